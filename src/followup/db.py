@@ -1,0 +1,152 @@
+"""The store: engine set-up for SQLite and PostgreSQL, transactions, migrations, error wrapping.
+
+Third-party database errors are turned into :mod:`followup.errors` here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from followup.errors import ConcurrentUpdate, Conflict, NotInitialised, StoreError
+
+#: The alembic revision this code expects; a test checks it is the migrations' head.
+SCHEMA_REVISION = "0001"
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver for them."""
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+
+
+def _display_url(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and real transactions."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let us issue BEGIN ourselves, so reads inside a transaction see one snapshot and
+            # a stale write fails instead of silently winning (pysqlite would BEGIN only at the write).
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=False)
+    except Exception as exc:  # noqa: BLE001 - bad URL or driver: one clear line
+        raise StoreError(f"cannot use database {_display_url(url)}: {exc}") from exc
+
+
+def wrap_db_error(exc: Exception, url: str) -> Exception:
+    """Translate a SQLAlchemy/driver error into a followup error (returned, for ``raise ... from``)."""
+    message = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else repr(exc)
+    if isinstance(exc, StaleDataError):
+        return ConcurrentUpdate()
+    lowered = message.lower()
+    if "database is locked" in lowered or "could not serialize" in lowered or "deadlock" in lowered:
+        return ConcurrentUpdate()
+    if isinstance(exc, IntegrityError):
+        return Conflict(f"the database refused the change: {message}")
+    if isinstance(exc, (OperationalError, ProgrammingError)) and (
+        "no such table" in lowered or "does not exist" in lowered and "relation" in lowered
+    ):
+        return NotInitialised()
+    if isinstance(exc, OperationalError) and ("connect" in lowered or "connection" in lowered):
+        return StoreError(f"cannot connect to {_display_url(url)}: {message}")
+    if isinstance(exc, DBAPIError):
+        return StoreError(f"database error: {message}")
+    return exc
+
+
+class Store:
+    """Owns the engine and hands out transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._checked = False
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def check_schema(self, session: Session) -> None:
+        """Refuse to work on a database that is not initialised or not at this code's revision."""
+        if self._checked:
+            return
+        try:
+            found = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, ProgrammingError) as exc:
+            raise wrap_db_error(exc, self.url) from exc
+        if found != SCHEMA_REVISION:
+            raise NotInitialised(
+                f"the database schema is at {found or 'nothing'}, this followup needs "
+                f"{SCHEMA_REVISION}: run `followup init`"
+            )
+        self._checked = True
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        session = self._sessions()
+        try:
+            self.check_schema(session)
+            yield session
+            session.commit()
+        except Exception as exc:
+            session.rollback()
+            wrapped = wrap_db_error(exc, self.url)
+            if wrapped is exc:
+                raise
+            raise wrapped from exc
+        finally:
+            session.close()
+
+    def migrate(self) -> str:
+        """Create or upgrade the schema to the newest revision (alembic); returns the revision."""
+        from alembic import command  # only `followup init` pays for alembic
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except DBAPIError as exc:
+            raise wrap_db_error(exc, self.url) from exc
+        self._checked = False
+        return SCHEMA_REVISION
+
+    def dispose(self) -> None:
+        self.engine.dispose()

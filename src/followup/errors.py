@@ -1,0 +1,137 @@
+"""The one exception tree of followup.
+
+Every error the library raises on purpose derives from :class:`FollowupError`; the CLI maps them to
+one line on stderr and the class's exit code, in one place (``cli.main``)::
+
+    FollowupError                       exit 1
+    ├── ConfigError                     exit 2   bad setting or environment variable
+    ├── InvalidInput                    exit 2   a value the user typed is malformed
+    ├── WorkflowError                   exit 3   a workflow file is malformed (names file, key, line)
+    │   └── UnknownWorkflow             exit 3
+    ├── NotFound                        exit 4
+    │   ├── UnknownProject
+    │   ├── UnknownOfficial
+    │   └── UnknownUnit
+    ├── Conflict                        exit 5
+    │   ├── DuplicateKey
+    │   ├── StillReferenced
+    │   └── ConcurrentUpdate            someone else changed the row meanwhile
+    ├── MoveRefused                     exit 6   the lifecycle does not allow this move
+    │   └── GuardFailed                 a required field is missing
+    └── StoreError                      exit 7   the database is unreachable or not initialised
+        └── NotInitialised
+
+A class's docstring is its default message.
+"""
+
+from __future__ import annotations
+
+
+class FollowupError(Exception):
+    """followup failed."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (type(self).__doc__ or "").strip()
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(FollowupError):
+    """The configuration is invalid."""
+
+    exit_code = 2
+
+
+class InvalidInput(FollowupError):
+    """A value given is invalid."""
+
+    exit_code = 2
+
+
+class WorkflowError(FollowupError):
+    """A workflow file is invalid."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.file = file
+        self.key = key
+        self.line = line
+        self.detail = message or (type(self).__doc__ or "").strip()
+        where = ""
+        if file:
+            where = file + (f":{line}" if line else "") + ": "
+        if key:
+            where += f"{key}: "
+        super().__init__(where + self.detail)
+
+
+class UnknownWorkflow(WorkflowError):
+    """No workflow of that name."""
+
+
+class NotFound(FollowupError):
+    """Not found."""
+
+    exit_code = 4
+
+
+class UnknownProject(NotFound):
+    """No such project."""
+
+
+class UnknownOfficial(NotFound):
+    """No such official."""
+
+
+class UnknownUnit(NotFound):
+    """No such unit."""
+
+
+class Conflict(FollowupError):
+    """The change conflicts with what is stored."""
+
+    exit_code = 5
+
+
+class DuplicateKey(Conflict):
+    """That key is already taken."""
+
+
+class StillReferenced(Conflict):
+    """The record is still referenced and cannot be removed."""
+
+
+class ConcurrentUpdate(Conflict):
+    """Someone else changed this record at the same time; nothing was written. Run the command again."""
+
+
+class MoveRefused(FollowupError):
+    """The lifecycle does not allow this move."""
+
+    exit_code = 6
+
+
+class GuardFailed(MoveRefused):
+    """The target stage requires fields that are not recorded."""
+
+
+class StoreError(FollowupError):
+    """The database failed."""
+
+    exit_code = 7
+
+
+class NotInitialised(StoreError):
+    """The database is not initialised (or is out of date): run `followup init`."""

@@ -1,0 +1,58 @@
+"""The project fields a workflow may name, and the roles a ladder may notify.
+
+Shared by workflow validation (``requires``, ``records``, ``contract_deadline``) and by the service
+(``--set FIELD=VALUE``, ``project edit``), so that both accept exactly the same names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FieldKind = Literal["text", "amount", "area", "date", "official"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    kind: FieldKind
+
+
+PROJECT_FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("investor", "投资方", "text"),
+        FieldSpec("investor_contact", "投资方联系人", "text"),
+        FieldSpec("amount", "合同金额（万元）", "amount"),
+        FieldSpec("funds_in_place", "到位资金（万元）", "amount"),
+        FieldSpec("chain", "产业链", "text"),
+        FieldSpec("land", "用地（亩）", "area"),
+        FieldSpec("source", "信息来源", "text"),
+        FieldSpec("leader", "包联领导", "official"),
+        FieldSpec("signed_on", "签约日期", "date"),
+        FieldSpec("contract_start", "合同约定开工日期", "date"),
+        FieldSpec("contract_production", "合同约定投产日期", "date"),
+        FieldSpec("started_on", "实际开工日期", "date"),
+        FieldSpec("production_on", "实际投产日期", "date"),
+    )
+}
+
+DATE_FIELDS = tuple(name for name, spec in PROJECT_FIELDS.items() if spec.kind == "date")
+
+#: Recipient roles of the escalation ladder. The first two come from the project (its case officer
+#: and the head of its responsible unit); the others are roles an official holds.
+ROLES: dict[str, str] = {
+    "case_officer": "责任人",
+    "unit_head": "责任单位负责人",
+    "leader": "包联领导",
+    "supervision": "督查室",
+    "principal": "县主要领导",
+}
+
+#: Roles that can be given to an official with ``official add --role``.
+OFFICIAL_ROLES: dict[str, str] = {
+    "leader": "县领导（可任包联领导）",
+    "supervision": "督查室",
+    "principal": "县主要领导",
+}

@@ -1,0 +1,203 @@
+"""The stored records: units, officials, projects and the append-only project history.
+
+Schema changes go through alembic migrations (``followup/migrations``); a test checks that the
+migrations and these models agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python; UTC in the database (naive on SQLite, timestamptz on PostgreSQL)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Hundredths(TypeDecorator[Decimal]):
+    """An exact decimal with two places (万元, 亩), stored as an integer count of hundredths.
+
+    Exact on every backend, with no float rounding and no SQLite Decimal warning.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        return int((Decimal(value) * 100).to_integral_value())
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Unit(Base):
+    """A responsible unit: a township (乡镇) or a department (部门)."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="department")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Official(Base):
+    """A person: case officer, unit head, county leader, supervision office, principal leader."""
+
+    __tablename__ = "officials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    role_rows: Mapped[list[OfficialRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="OfficialRole.role"
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        return [r.role for r in self.role_rows]
+
+
+class OfficialRole(Base):
+    __tablename__ = "official_roles"
+
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class Project(Base):
+    """One investment project and where it stands. ``version`` guards against lost updates."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    workflow: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(64))
+    stage_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+
+    investor: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    investor_contact: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    amount: Mapped[Decimal | None] = mapped_column(Hundredths, nullable=True)
+    funds_in_place: Mapped[Decimal | None] = mapped_column(Hundredths, nullable=True)
+    chain: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    land: Mapped[Decimal | None] = mapped_column(Hundredths, nullable=True)
+    source: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    contract_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    contract_production: Mapped[date | None] = mapped_column(Date, nullable=True)
+    started_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    production_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    held_stage: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    held_deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+    hold_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    hold_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    officer: Mapped[Official] = relationship(foreign_keys=[officer_id], lazy="joined")
+    leader: Mapped[Official | None] = relationship(foreign_keys=[leader_id], lazy="joined")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (
+        Index("ix_projects_stage", "stage"),
+        Index("ix_projects_unit_id", "unit_id"),
+        Index("ix_projects_officer_id", "officer_id"),
+    )
+
+
+class ProjectEvent(Base):
+    """One line of a project's history: a stage change, an edit, a reassignment or a follow-up record.
+
+    Append-only: the database refuses UPDATE and DELETE on this table (triggers in the migration).
+    """
+
+    __tablename__ = "project_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    from_stage: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    to_stage: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    by: Mapped[Official | None] = relationship(lazy="joined")
+
+    __table_args__ = (Index("ix_project_events_project_id", "project_id", "id"),)
