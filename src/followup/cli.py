@@ -65,7 +65,9 @@ pass_ctx = click.make_pass_decorator(Context)
 
 def now_option(func: F) -> F:
     return click.option(
-        "--now", envvar="FOLLOWUP_NOW", metavar="TIME",
+        "--now",
+        envvar="FOLLOWUP_NOW",
+        metavar="TIME",
         help="Act as if it were this time (ISO 8601; for replaying a scenario). Env: FOLLOWUP_NOW.",
     )(func)
 
@@ -109,27 +111,46 @@ def _set_values(pairs: Sequence[str]) -> dict[str, str | None]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--db", "database_url", metavar="URL",
-              help=SETTINGS_HELP["database_url"][1] + " Env: FOLLOWUP_DATABASE_URL.")
+@click.option(
+    "--db",
+    "database_url",
+    metavar="URL",
+    help=SETTINGS_HELP["database_url"][1] + " Env: FOLLOWUP_DATABASE_URL.",
+)
 @click.option("--data-dir", metavar="DIR", help=SETTINGS_HELP["data_dir"][1] + " Env: FOLLOWUP_DATA_DIR.")
 @click.option("--timezone", metavar="ZONE", help=SETTINGS_HELP["timezone"][1] + " Env: FOLLOWUP_TIMEZONE.")
-@click.option("--workflow-dir", metavar="DIR",
-              help=SETTINGS_HELP["workflow_dir"][1] + " Env: FOLLOWUP_WORKFLOW_DIR.")
+@click.option(
+    "--workflow-dir", metavar="DIR", help=SETTINGS_HELP["workflow_dir"][1] + " Env: FOLLOWUP_WORKFLOW_DIR."
+)
 @click.option("--config", metavar="FILE", help="Config file (TOML). Env: FOLLOWUP_CONFIG.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more, and show tracebacks on errors.")
 @click.version_option(package_name="followup")
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None, data_dir: str | None, timezone: str | None,
-        workflow_dir: str | None, config: str | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context,
+    database_url: str | None,
+    data_dir: str | None,
+    timezone: str | None,
+    workflow_dir: str | None,
+    config: str | None,
+    verbose: bool,
+) -> None:
     """followup: keep a county's investment projects (招商引资项目) moving.
 
     Projects move through a declared lifecycle (workflows/*.yaml); every change is kept in an
     append-only history. Start with `followup init`.
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    overrides = {"database_url": database_url, "data_dir": data_dir, "timezone": timezone,
-                 "workflow_dir": workflow_dir}
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    overrides = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "timezone": timezone,
+        "workflow_dir": workflow_dir,
+    }
     ctx.obj = Context(overrides, config, verbose)
 
 
@@ -206,10 +227,16 @@ def workflow_show(c: Context, name: str | None, mermaid: bool, as_json: bool) ->
         limit = "—" if stage.limit is None else stage.limit.label()
         if stage.contract_deadline:
             limit += f"（或{stage.contract_deadline}）"
-        rows.append([stage.key, stage.label, limit,
-                     stage.staleness.label() if stage.staleness else "—",
-                     ", ".join(stage.requires) or "—",
-                     ", ".join(f"{t}" for t in wf.allowed_from(stage.key)) or "（终点）"])
+        rows.append(
+            [
+                stage.key,
+                stage.label,
+                limit,
+                stage.staleness.label() if stage.staleness else "—",
+                ", ".join(stage.requires) or "—",
+                ", ".join(f"{t}" for t in wf.allowed_from(stage.key)) or "（终点）",
+            ]
+        )
     table(["stage", "阶段", "时限", "无跟进预警", "须先登记", "可转入"], rows)
     click.echo(f"暂缓 (on_hold) from: {', '.join(wf.hold_from)}; resumes to the stage it was held in")
     click.echo(f"终止 (terminated) from: {', '.join(wf.terminate_from)}")
@@ -232,8 +259,9 @@ def unit() -> None:
 @unit.command("add")
 @click.argument("key")
 @click.option("--name", required=True, help="Full name, e.g. 城关镇人民政府.")
-@click.option("--kind", type=click.Choice(["township", "department"]), default="department",
-              show_default=True)
+@click.option(
+    "--kind", type=click.Choice(["township", "department"]), default="department", show_default=True
+)
 @now_option
 @pass_ctx
 def unit_add(c: Context, key: str, name: str, kind: str, now: str | None) -> None:
@@ -252,8 +280,10 @@ def unit_list(c: Context, include_inactive: bool, as_json: bool) -> None:
     if as_json:
         emit_json([u.to_dict() for u in units])
         return
-    table(["key", "名称", "类型", "active"],
-          [[u.key, u.name, u.kind, "yes" if u.active else "no"] for u in units])
+    table(
+        ["key", "名称", "类型", "active"],
+        [[u.key, u.name, u.kind, "yes" if u.active else "no"] for u in units],
+    )
 
 
 @unit.command("update")
@@ -286,8 +316,10 @@ def official() -> None:
     """Officials: case officers, unit heads, county leaders, the supervision office."""
 
 
-ROLE_HELP = ("leader (县领导, can be a project's leader in charge), supervision (督查室), "
-             "principal (主要领导); repeat for several.")
+ROLE_HELP = (
+    "leader (县领导, can be a project's leader in charge), supervision (督查室), "
+    "principal (主要领导); repeat for several."
+)
 
 
 @official.command("add")
@@ -299,11 +331,20 @@ ROLE_HELP = ("leader (县领导, can be a project's leader in charge), supervisi
 @click.option("--role", "roles", multiple=True, help=ROLE_HELP)
 @now_option
 @pass_ctx
-def official_add(c: Context, key: str, name: str, email: str, unit_key: str, head: bool,
-                 roles: tuple[str, ...], now: str | None) -> None:
+def official_add(
+    c: Context,
+    key: str,
+    name: str,
+    email: str,
+    unit_key: str,
+    head: bool,
+    roles: tuple[str, ...],
+    now: str | None,
+) -> None:
     """Add an official."""
-    view = c.app.add_official(key, name=name, email=email, unit=unit_key, head=head, roles=roles,
-                              now=c.now(now))
+    view = c.app.add_official(
+        key, name=name, email=email, unit=unit_key, head=head, roles=roles, now=c.now(now)
+    )
     click.echo(f"official {view.key} added: {view.name} <{view.email}>, {view.unit_name}")
 
 
@@ -313,16 +354,29 @@ def official_add(c: Context, key: str, name: str, email: str, unit_key: str, hea
 @click.option("--all", "include_inactive", is_flag=True, help="Include those who left office.")
 @json_option
 @pass_ctx
-def official_list(c: Context, unit_key: str | None, role: str | None, include_inactive: bool,
-                  as_json: bool) -> None:
+def official_list(
+    c: Context, unit_key: str | None, role: str | None, include_inactive: bool, as_json: bool
+) -> None:
     """List officials."""
     rows = c.app.list_officials(unit=unit_key, role=role, include_inactive=include_inactive)
     if as_json:
         emit_json([o.to_dict() for o in rows])
         return
-    table(["key", "姓名", "email", "单位", "负责人", "roles", "active"],
-          [[o.key, o.name, o.email, o.unit_name, "是" if o.head else "", ",".join(o.roles),
-            "yes" if o.active else "no"] for o in rows])
+    table(
+        ["key", "姓名", "email", "单位", "负责人", "roles", "active"],
+        [
+            [
+                o.key,
+                o.name,
+                o.email,
+                o.unit_name,
+                "是" if o.head else "",
+                ",".join(o.roles),
+                "yes" if o.active else "no",
+            ]
+            for o in rows
+        ],
+    )
 
 
 @official.command("show")
@@ -348,27 +402,40 @@ def official_show(c: Context, key: str, as_json: bool) -> None:
 @click.option("--role", "roles", multiple=True, help="Replace the roles: " + ROLE_HELP)
 @click.option("--no-roles", is_flag=True, help="Remove every role.")
 @pass_ctx
-def official_update(c: Context, key: str, name: str | None, email: str | None, unit_key: str | None,
-                    head: bool | None, roles: tuple[str, ...], no_roles: bool) -> None:
+def official_update(
+    c: Context,
+    key: str,
+    name: str | None,
+    email: str | None,
+    unit_key: str | None,
+    head: bool | None,
+    roles: tuple[str, ...],
+    no_roles: bool,
+) -> None:
     """Change an official's name, address, unit, headship or roles."""
     new_roles: list[str] | None = [] if no_roles else (list(roles) if roles else None)
     if all(v is None for v in (name, email, unit_key, head, new_roles)):
         raise InvalidInput("nothing to change: give --name, --email, --unit, --head or --role")
-    view = c.app.update_official(key, name=name, email=email, unit=unit_key, head=head,
-                                 roles=new_roles)
-    click.echo(f"official {view.key} updated: {view.name} <{view.email}>, {view.unit_name}, "
-               f"roles: {','.join(view.roles) or '-'}")
+    view = c.app.update_official(key, name=name, email=email, unit=unit_key, head=head, roles=new_roles)
+    click.echo(
+        f"official {view.key} updated: {view.name} <{view.email}>, {view.unit_name}, "
+        f"roles: {','.join(view.roles) or '-'}"
+    )
 
 
 @official.command("deactivate")
 @click.argument("key")
-@click.option("--reassign-to", metavar="OFFICIAL",
-              help="Hand their active projects (as case officer or leader) to this official.")
+@click.option(
+    "--reassign-to",
+    metavar="OFFICIAL",
+    help="Hand their active projects (as case officer or leader) to this official.",
+)
 @click.option("--by", metavar="OFFICIAL", help="Who records the handover.")
 @now_option
 @pass_ctx
-def official_deactivate(c: Context, key: str, reassign_to: str | None, by: str | None,
-                        now: str | None) -> None:
+def official_deactivate(
+    c: Context, key: str, reassign_to: str | None, by: str | None, now: str | None
+) -> None:
     """Record that someone left office. They stay in the history; they are never deleted."""
     view, moved = c.app.deactivate_official(key, reassign_to=reassign_to, by=by, now=c.now(now))
     suffix = f"; projects {', '.join(map(str, moved))} handed to {reassign_to}" if moved else ""
@@ -408,9 +475,21 @@ def project_field_options(func: F) -> F:
     return func
 
 
-FIELD_OPTIONS = ("investor", "investor_contact", "amount", "funds_in_place", "chain", "land", "source",
-                 "leader", "signed_on", "contract_start", "contract_production", "started_on",
-                 "production_on")
+FIELD_OPTIONS = (
+    "investor",
+    "investor_contact",
+    "amount",
+    "funds_in_place",
+    "chain",
+    "land",
+    "source",
+    "leader",
+    "signed_on",
+    "contract_start",
+    "contract_production",
+    "started_on",
+    "production_on",
+)
 
 
 @cli.group()
@@ -429,16 +508,29 @@ def project() -> None:
 @project_field_options
 @now_option
 @pass_ctx
-def project_add(c: Context, name: str, officer: str, unit_key: str, workflow: str | None,
-                stage: str | None, since: str | None, by: str | None, now: str | None,
-                **fields: str | None) -> None:
+def project_add(
+    c: Context,
+    name: str,
+    officer: str,
+    unit_key: str,
+    workflow: str | None,
+    stage: str | None,
+    since: str | None,
+    by: str | None,
+    now: str | None,
+    **fields: str | None,
+) -> None:
     """Add a project and print its id."""
     from followup.service import ProjectInput
 
-    data = ProjectInput(name=name, officer=officer, unit=unit_key, workflow=workflow,
-                        values={k: fields[k] for k in FIELD_OPTIONS if fields.get(k) is not None})
-    view = c.app.add_project(data, stage=stage, since=c.instant(since, "--since"), by=by,
-                             now=c.now(now))
+    data = ProjectInput(
+        name=name,
+        officer=officer,
+        unit=unit_key,
+        workflow=workflow,
+        values={k: fields[k] for k in FIELD_OPTIONS if fields.get(k) is not None},
+    )
+    view = c.app.add_project(data, stage=stage, since=c.instant(since, "--since"), by=by, now=c.now(now))
     click.echo(view.id)
 
 
@@ -452,22 +544,51 @@ def project_add(c: Context, name: str, officer: str, unit_key: str, workflow: st
 @click.option("--all", "include_ended", is_flag=True, help="Include terminated projects.")
 @json_option
 @pass_ctx
-def project_list(c: Context, stage: str | None, unit_key: str | None, officer: str | None,
-                 leader: str | None, chain: str | None, workflow: str | None, include_ended: bool,
-                 as_json: bool) -> None:
+def project_list(
+    c: Context,
+    stage: str | None,
+    unit_key: str | None,
+    officer: str | None,
+    leader: str | None,
+    chain: str | None,
+    workflow: str | None,
+    include_ended: bool,
+    as_json: bool,
+) -> None:
     """List projects (terminated ones only with --all or --stage terminated)."""
     from followup.service import ProjectFilter
 
-    rows = c.app.list_projects(ProjectFilter(stage=stage, unit=unit_key, officer=officer,
-                                             leader=leader, chain=chain, workflow=workflow,
-                                             include_ended=include_ended))
+    rows = c.app.list_projects(
+        ProjectFilter(
+            stage=stage,
+            unit=unit_key,
+            officer=officer,
+            leader=leader,
+            chain=chain,
+            workflow=workflow,
+            include_ended=include_ended,
+        )
+    )
     if as_json:
         emit_json([r.to_dict() for r in rows])
         return
-    table(["id", "项目名称", "阶段", "自", "截止", "责任单位", "责任人", "包联领导", "金额(万元)"],
-          [[r["id"], r["name"], r["stage_label"], (r["stage_since"] or "")[:10], r["deadline"] or "",
-            r["unit"]["name"], r["officer"]["name"], (r["leader"] or {}).get("name", ""),
-            r["amount"] if r["amount"] is not None else ""] for r in rows])
+    table(
+        ["id", "项目名称", "阶段", "自", "截止", "责任单位", "责任人", "包联领导", "金额(万元)"],
+        [
+            [
+                r["id"],
+                r["name"],
+                r["stage_label"],
+                (r["stage_since"] or "")[:10],
+                r["deadline"] or "",
+                r["unit"]["name"],
+                r["officer"]["name"],
+                (r["leader"] or {}).get("name", ""),
+                r["amount"] if r["amount"] is not None else "",
+            ]
+            for r in rows
+        ],
+    )
     click.echo(f"{len(rows)} projects")
 
 
@@ -487,11 +608,15 @@ def project_show(c: Context, project_id: int, as_json: bool) -> None:
     click.echo(f"  阶段: {d['stage_label']} ({d['stage']}) 自 {d['stage_since']}")
     click.echo(f"  截止: {d['deadline'] or '—'}")
     if d["held_stage"]:
-        click.echo(f"  暂缓: 自 {d['held_stage']} 阶段, 预计 {d['hold_until']} 恢复; 原因: {d['hold_reason']}")
+        click.echo(
+            f"  暂缓: 自 {d['held_stage']} 阶段, 预计 {d['hold_until']} 恢复; 原因: {d['hold_reason']}"
+        )
     if d["end_reason"]:
         click.echo(f"  终止原因: {d['end_reason']}")
-    click.echo(f"  流程: {d['workflow']}; 责任单位: {d['unit']['name']}; 责任人: {d['officer']['name']}"
-               f"; 包联领导: {(d['leader'] or {}).get('name', '—')}")
+    click.echo(
+        f"  流程: {d['workflow']}; 责任单位: {d['unit']['name']}; 责任人: {d['officer']['name']}"
+        f"; 包联领导: {(d['leader'] or {}).get('name', '—')}"
+    )
     from followup.fields import PROJECT_FIELDS
 
     for name, spec in PROJECT_FIELDS.items():
@@ -507,16 +632,27 @@ def project_show(c: Context, project_id: int, as_json: bool) -> None:
 @click.option("--officer", metavar="OFFICIAL", help="Reassign the case officer.")
 @click.option("--unit", "unit_key", metavar="UNIT")
 @click.option("--workflow", metavar="NAME")
-@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE",
-              help="Any ledger field; an empty VALUE clears it.")
+@click.option(
+    "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Any ledger field; an empty VALUE clears it."
+)
 @click.option("--by", metavar="OFFICIAL", help="Who makes the change (for the history).")
 @click.option("--note", help="Why.")
 @project_field_options
 @now_option
 @pass_ctx
-def project_edit(c: Context, project_id: int, name: str | None, officer: str | None,
-                 unit_key: str | None, workflow: str | None, sets: tuple[str, ...], by: str | None,
-                 note: str | None, now: str | None, **fields: str | None) -> None:
+def project_edit(
+    c: Context,
+    project_id: int,
+    name: str | None,
+    officer: str | None,
+    unit_key: str | None,
+    workflow: str | None,
+    sets: tuple[str, ...],
+    by: str | None,
+    note: str | None,
+    now: str | None,
+    **fields: str | None,
+) -> None:
     """Change a project's fields; recorded in its history."""
     from followup.service import ProjectInput
 
@@ -530,11 +666,25 @@ def project_edit(c: Context, project_id: int, name: str | None, officer: str | N
 # --------------------------------------------------------------------------- moves
 
 
-def _move(c: Context, project_id: int, target: str, by: str, note: str | None, on: str | None,
-          until: str | None, sets: Sequence[str], now: str | None) -> None:
+def _move(
+    c: Context,
+    project_id: int,
+    target: str,
+    by: str,
+    note: str | None,
+    on: str | None,
+    until: str | None,
+    sets: Sequence[str],
+    now: str | None,
+) -> None:
     view = c.app.advance(
-        project_id, target, by=by, note=note, on=c.instant(on, "--on"),
-        until=parse_day(until, what="--until") if until else None, values=_set_values(sets),
+        project_id,
+        target,
+        by=by,
+        note=note,
+        on=c.instant(on, "--on"),
+        until=parse_day(until, what="--until") if until else None,
+        values=_set_values(sets),
         now=c.now(now),
     )
     deadline = f"; deadline {view['deadline']}" if view["deadline"] else ""
@@ -542,12 +692,19 @@ def _move(c: Context, project_id: int, target: str, by: str, note: str | None, o
 
 
 def move_options(func: F) -> F:
-    for option in reversed([
-        click.option("--by", required=True, metavar="OFFICIAL", help="Who records the move."),
-        click.option("--on", metavar="DATE", help="When it happened (default now)."),
-        click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE",
-                     help="Record a field in the same step, e.g. --set amount=5000."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--by", required=True, metavar="OFFICIAL", help="Who records the move."),
+            click.option("--on", metavar="DATE", help="When it happened (default now)."),
+            click.option(
+                "--set",
+                "sets",
+                multiple=True,
+                metavar="FIELD=VALUE",
+                help="Record a field in the same step, e.g. --set amount=5000.",
+            ),
+        ]
+    ):
         func = option(func)
     return now_option(func)
 
@@ -559,8 +716,17 @@ def move_options(func: F) -> F:
 @click.option("--note", help="What happened (the reason, for on_hold and terminated).")
 @click.option("--until", metavar="DATE", help="Expected restart date (for on_hold).")
 @pass_ctx
-def advance(c: Context, project_id: int, stage: str, by: str, on: str | None, sets: tuple[str, ...],
-            now: str | None, note: str | None, until: str | None) -> None:
+def advance(
+    c: Context,
+    project_id: int,
+    stage: str,
+    by: str,
+    on: str | None,
+    sets: tuple[str, ...],
+    now: str | None,
+    note: str | None,
+    until: str | None,
+) -> None:
     """Move a project to STAGE (also on_hold or terminated), as the workflow allows."""
     _move(c, project_id, stage, by, note, on, until, sets, now)
 
@@ -571,8 +737,16 @@ def advance(c: Context, project_id: int, stage: str, by: str, on: str | None, se
 @click.option("--reason", required=True, help="Why it is paused.")
 @click.option("--until", required=True, metavar="DATE", help="Expected restart date.")
 @pass_ctx
-def hold(c: Context, project_id: int, by: str, on: str | None, sets: tuple[str, ...], now: str | None,
-         reason: str, until: str) -> None:
+def hold(
+    c: Context,
+    project_id: int,
+    by: str,
+    on: str | None,
+    sets: tuple[str, ...],
+    now: str | None,
+    reason: str,
+    until: str,
+) -> None:
     """Put a project on hold (暂缓); its clock pauses."""
     _move(c, project_id, "on_hold", by, reason, on, until, sets, now)
 
@@ -582,8 +756,15 @@ def hold(c: Context, project_id: int, by: str, on: str | None, sets: tuple[str, 
 @move_options
 @click.option("--note")
 @pass_ctx
-def resume(c: Context, project_id: int, by: str, on: str | None, sets: tuple[str, ...],
-           now: str | None, note: str | None) -> None:
+def resume(
+    c: Context,
+    project_id: int,
+    by: str,
+    on: str | None,
+    sets: tuple[str, ...],
+    now: str | None,
+    note: str | None,
+) -> None:
     """Resume a project on hold in the stage it was held in; its deadline moves by the pause."""
     held = c.app.get_project(project_id)["held_stage"]
     if not held:
@@ -596,8 +777,9 @@ def resume(c: Context, project_id: int, by: str, on: str | None, sets: tuple[str
 @move_options
 @click.option("--reason", required=True, help="Why it ends (终止/退出).")
 @pass_ctx
-def terminate(c: Context, project_id: int, by: str, on: str | None, sets: tuple[str, ...],
-              now: str | None, reason: str) -> None:
+def terminate(
+    c: Context, project_id: int, by: str, on: str | None, sets: tuple[str, ...], now: str | None, reason: str
+) -> None:
     """Terminate a project (终止/退出); it leaves the active list but never the history."""
     _move(c, project_id, "terminated", by, reason, on, None, sets, now)
 
@@ -649,8 +831,10 @@ def demo(c: Context, projects: int, now: str | None) -> None:
     from followup.demo import seed
 
     counts = seed(c.app, now=c.now(now), projects=projects)
-    click.echo(f"demo county ready: {counts['units']} units, {counts['officials']} officials, "
-               f"{counts['projects']} projects")
+    click.echo(
+        f"demo county ready: {counts['units']} units, {counts['officials']} officials, "
+        f"{counts['projects']} projects"
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -660,8 +844,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; map every followup error to one line on stderr and its exit code."""
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="followup",
-                 standalone_mode=False)
+        cli.main(args=list(argv) if argv is not None else None, prog_name="followup", standalone_mode=False)
     except FollowupError as exc:
         if verbose:
             log.exception("failed")
@@ -676,11 +859,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - last resort: still one line, never a bare traceback
+    except Exception as exc:
         if verbose:
             raise
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
-                   err=True)
+        click.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)", err=True
+        )
         return 1
     return 0
 

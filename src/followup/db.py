@@ -62,7 +62,7 @@ def make_engine(url: str) -> Engine:
         return engine
     try:
         return create_engine(url, pool_pre_ping=False)
-    except Exception as exc:  # noqa: BLE001 - bad URL or driver: one clear line
+    except Exception as exc:
         raise StoreError(f"cannot use database {_display_url(url)}: {exc}") from exc
 
 
@@ -77,7 +77,7 @@ def wrap_db_error(exc: Exception, url: str) -> Exception:
     if isinstance(exc, IntegrityError):
         return Conflict(f"the database refused the change: {message}")
     if isinstance(exc, (OperationalError, ProgrammingError)) and (
-        "no such table" in lowered or "does not exist" in lowered and "relation" in lowered
+        "no such table" in lowered or ("does not exist" in lowered and "relation" in lowered)
     ):
         return NotInitialised()
     if isinstance(exc, OperationalError) and ("connect" in lowered or "connection" in lowered):

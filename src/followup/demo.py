@@ -68,15 +68,18 @@ PLAN = [
 def seed(app: Followup, *, now: datetime, projects: int = 30) -> dict[str, int]:
     """Create the demo county in an empty database; refuse a database that already has units."""
     if app.list_units(include_inactive=True):
-        raise InvalidInput("the database already has data; the demo needs an empty one "
-                           "(use another --data-dir or FOLLOWUP_DATABASE_URL)")
+        raise InvalidInput(
+            "the database already has data; the demo needs an empty one "
+            "(use another --data-dir or FOLLOWUP_DATABASE_URL)"
+        )
     rng = random.Random(20261127)
     start = now - timedelta(days=900)
     for key, name, kind in UNITS:
         app.add_unit(key, name, kind, now=start)
     for key, name, unit, head, roles in OFFICIALS:
-        app.add_official(key, name=name, email=f"{key}@demo-county.gov.cn", unit=unit, head=head,
-                         roles=roles, now=start)
+        app.add_official(
+            key, name=name, email=f"{key}@demo-county.gov.cn", unit=unit, head=head, roles=roles, now=start
+        )
 
     total = sum(share for _, share, _, _ in PLAN)
     made = 0
@@ -96,12 +99,19 @@ def seed(app: Followup, *, now: datetime, projects: int = 30) -> dict[str, int]:
             used_names.add(name)
             unit = rng.choice(list(OFFICERS))
             since = now - timedelta(days=rng.randint(low, high), hours=rng.randint(0, 8))
-            values: dict[str, Any] = {"chain": chain, "source": rng.choice(["以商招商", "驻点招商", "网上招商", "县领导外出招商"])}
+            values: dict[str, Any] = {
+                "chain": chain,
+                "source": rng.choice(["以商招商", "驻点招商", "网上招商", "县领导外出招商"]),
+            }
             big = rng.random() < 0.3
             if stage != "lead":
                 values["investor"] = f"{investor}集团有限公司"
             if stage in ("signing", "land_prep", "groundbreaking", "production"):
-                amount = rng.choice([3000, 8000, 12000, 20000, 35000]) if not big else rng.choice([50000, 80000, 120000])
+                amount = (
+                    rng.choice([3000, 8000, 12000, 20000, 35000])
+                    if not big
+                    else rng.choice([50000, 80000, 120000])
+                )
                 values["amount"] = str(amount)
                 values["signed_on"] = (since - timedelta(days=rng.randint(0, 60))).date().isoformat()
                 values["leader"] = rng.choice(leaders)
@@ -109,16 +119,25 @@ def seed(app: Followup, *, now: datetime, projects: int = 30) -> dict[str, int]:
             if stage in ("land_prep", "groundbreaking", "production"):
                 values["land"] = str(rng.choice([20, 45, 80, 120, 300]))
                 if rng.random() < 0.4:
-                    values["contract_start"] = (since + timedelta(days=rng.randint(60, 200))).date().isoformat()
+                    values["contract_start"] = (
+                        (since + timedelta(days=rng.randint(60, 200))).date().isoformat()
+                    )
             if stage in ("groundbreaking", "production") and rng.random() < 0.4:
-                values["contract_production"] = (since + timedelta(days=rng.randint(200, 500))).date().isoformat()
+                values["contract_production"] = (
+                    (since + timedelta(days=rng.randint(200, 500))).date().isoformat()
+                )
             if stage == "production":
                 values["started_on"] = (since - timedelta(days=rng.randint(200, 400))).date().isoformat()
             workflow = "major" if big and stage != "lead" else "investment"
             if workflow == "major" and "leader" not in values:
                 values["leader"] = rng.choice(leaders)
-            data = ProjectInput(name=name, officer=OFFICERS[unit], unit=unit, workflow=workflow,
-                                values={k: str(v) for k, v in values.items()})
+            data = ProjectInput(
+                name=name,
+                officer=OFFICERS[unit],
+                unit=unit,
+                workflow=workflow,
+                values={k: str(v) for k, v in values.items()},
+            )
             view = app.add_project(data, stage=stage, since=since, by="chenjing", now=since)
             made += 1
             officer = OFFICERS[unit]
@@ -128,23 +147,38 @@ def seed(app: Followup, *, now: datetime, projects: int = 30) -> dict[str, int]:
                 when = when + timedelta(days=rng.randint(3, 20))
                 if when >= now:
                     break
-                app.log(view.id, by=officer, text=rng.choice([
-                    "与投资方电话沟通，对方确认下周来县考察。",
-                    "已报送用地预审材料，等待自然资源局回复。",
-                    "企业反映水电配套进度慢，已协调供电公司。",
-                    "召开专题推进会，明确下一步时间节点。",
-                ]), on=when, now=now)
+                app.log(
+                    view.id,
+                    by=officer,
+                    text=rng.choice(
+                        [
+                            "与投资方电话沟通，对方确认下周来县考察。",
+                            "已报送用地预审材料，等待自然资源局回复。",
+                            "企业反映水电配套进度慢，已协调供电公司。",
+                            "召开专题推进会，明确下一步时间节点。",
+                        ]
+                    ),
+                    on=when,
+                    now=now,
+                )
 
     # One project held and one terminated, so the demo shows the side states.
     listed = app.list_projects(_filter_all())
     talks = [p for p in listed if p["stage"] == "talks"]
     if len(talks) >= 2:
         held = talks[0]
-        app.advance(held.id, "on_hold", by=held["officer"]["key"], note="投资方资金链调整，暂缓推进",
-                    until=(now + timedelta(days=60)).date(), now=now)
+        app.advance(
+            held.id,
+            "on_hold",
+            by=held["officer"]["key"],
+            note="投资方资金链调整，暂缓推进",
+            until=(now + timedelta(days=60)).date(),
+            now=now,
+        )
         ended = talks[1]
-        app.advance(ended.id, "terminated", by=ended["officer"]["key"],
-                    note="投资方另选址，项目退出", now=now)
+        app.advance(
+            ended.id, "terminated", by=ended["officer"]["key"], note="投资方另选址，项目退出", now=now
+        )
     return {"units": len(UNITS), "officials": len(OFFICIALS), "projects": made}
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 
 class FollowupError(Exception):
-    """followup failed."""
+    """followup failed"""
 
     exit_code = 1
 
@@ -41,19 +41,19 @@ class FollowupError(Exception):
 
 
 class ConfigError(FollowupError):
-    """The configuration is invalid."""
+    """the configuration is invalid"""
 
     exit_code = 2
 
 
 class InvalidInput(FollowupError):
-    """A value given is invalid."""
+    """a value given is invalid"""
 
     exit_code = 2
 
 
 class WorkflowError(FollowupError):
-    """A workflow file is invalid."""
+    """a workflow file is invalid"""
 
     exit_code = 3
 
@@ -78,60 +78,60 @@ class WorkflowError(FollowupError):
 
 
 class UnknownWorkflow(WorkflowError):
-    """No workflow of that name."""
+    """no workflow of that name"""
 
 
 class NotFound(FollowupError):
-    """Not found."""
+    """not found"""
 
     exit_code = 4
 
 
 class UnknownProject(NotFound):
-    """No such project."""
+    """no such project"""
 
 
 class UnknownOfficial(NotFound):
-    """No such official."""
+    """no such official"""
 
 
 class UnknownUnit(NotFound):
-    """No such unit."""
+    """no such unit"""
 
 
 class Conflict(FollowupError):
-    """The change conflicts with what is stored."""
+    """the change conflicts with what is stored"""
 
     exit_code = 5
 
 
 class DuplicateKey(Conflict):
-    """That key is already taken."""
+    """that key is already taken"""
 
 
 class StillReferenced(Conflict):
-    """The record is still referenced and cannot be removed."""
+    """the record is still referenced and cannot be removed"""
 
 
 class ConcurrentUpdate(Conflict):
-    """Someone else changed this record at the same time; nothing was written. Run the command again."""
+    """someone else changed this record at the same time; nothing was written: run the command again"""
 
 
 class MoveRefused(FollowupError):
-    """The lifecycle does not allow this move."""
+    """the lifecycle does not allow this move"""
 
     exit_code = 6
 
 
 class GuardFailed(MoveRefused):
-    """The target stage requires fields that are not recorded."""
+    """the target stage requires fields that are not recorded"""
 
 
 class StoreError(FollowupError):
-    """The database failed."""
+    """the database failed"""
 
     exit_code = 7
 
 
 class NotInitialised(StoreError):
-    """The database is not initialised (or is out of date): run `followup init`."""
+    """the database is not initialised (or is out of date): run `followup init`"""

@@ -31,7 +31,14 @@ from followup.models import Official, OfficialRole, Project, ProjectEvent, Unit
 from followup.settings import Settings
 from followup.timeutil import as_utc, local_day, parse_day, show
 from followup.workdays import WorkCalendar
-from followup.workflow import ON_HOLD, SIDE_STATES, TERMINATED, MoveSubject, Workflow, WorkflowRegistry
+from followup.workflow import (
+    ON_HOLD,
+    SIDE_STATES,
+    TERMINATED,
+    MoveSubject,
+    Workflow,
+    WorkflowRegistry,
+)
 
 UNIT_KINDS = {"township": "乡镇", "department": "部门"}
 
@@ -75,13 +82,28 @@ class OfficialView:
 
     @classmethod
     def from_row(cls, row: Official) -> OfficialView:
-        return cls(row.key, row.name, row.email, row.unit.key, row.unit.name, row.is_head,
-                   tuple(row.roles), row.active)
+        return cls(
+            row.key,
+            row.name,
+            row.email,
+            row.unit.key,
+            row.unit.name,
+            row.is_head,
+            tuple(row.roles),
+            row.active,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "name": self.name, "email": self.email, "unit": self.unit,
-                "unit_name": self.unit_name, "head": self.head, "roles": list(self.roles),
-                "active": self.active}
+        return {
+            "key": self.key,
+            "name": self.name,
+            "email": self.email,
+            "unit": self.unit,
+            "unit_name": self.unit_name,
+            "head": self.head,
+            "roles": list(self.roles),
+            "active": self.active,
+        }
 
 
 def _person(row: Official | None) -> dict[str, str] | None:
@@ -119,16 +141,18 @@ class ProjectView:
         for name in PROJECT_FIELDS:
             if name != "leader":
                 data[name] = _json_value(getattr(row, name))
-        data.update({
-            "held_stage": row.held_stage,
-            "hold_until": row.hold_until.isoformat() if row.hold_until else None,
-            "hold_reason": row.hold_reason,
-            "end_reason": row.end_reason,
-            "last_activity_at": show(row.last_activity_at, zone),
-            "created_at": show(row.created_at, zone),
-            "updated_at": show(row.updated_at, zone),
-            "version": row.version,
-        })
+        data.update(
+            {
+                "held_stage": row.held_stage,
+                "hold_until": row.hold_until.isoformat() if row.hold_until else None,
+                "hold_reason": row.hold_reason,
+                "end_reason": row.end_reason,
+                "last_activity_at": show(row.last_activity_at, zone),
+                "created_at": show(row.created_at, zone),
+                "updated_at": show(row.updated_at, zone),
+                "version": row.version,
+            }
+        )
         return cls(data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,13 +173,30 @@ class EventView:
 
     @classmethod
     def from_row(cls, row: ProjectEvent, settings: Settings) -> EventView:
-        return cls(row.id, row.kind, show(row.at, settings.zone), show(row.recorded_at, settings.zone),
-                   _person(row.by), row.from_stage, row.to_stage, row.note, row.changes)
+        return cls(
+            row.id,
+            row.kind,
+            show(row.at, settings.zone),
+            show(row.recorded_at, settings.zone),
+            _person(row.by),
+            row.from_stage,
+            row.to_stage,
+            row.note,
+            row.changes,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "at": self.at, "recorded_at": self.recorded_at,
-                "by": self.by, "from": self.from_stage, "to": self.to_stage, "note": self.note,
-                "changes": self.changes}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "at": self.at,
+            "recorded_at": self.recorded_at,
+            "by": self.by,
+            "from": self.from_stage,
+            "to": self.to_stage,
+            "note": self.note,
+            "changes": self.changes,
+        }
 
 
 @dataclass
@@ -202,8 +243,9 @@ class Followup:
             raise InvalidInput(f"unit {key!r} is deactivated")
         return row
 
-    def _official(self, session: Session, key: str, *, active: bool = True, what: str = "official"
-                  ) -> Official:
+    def _official(
+        self, session: Session, key: str, *, active: bool = True, what: str = "official"
+    ) -> Official:
         row = session.scalars(select(Official).where(Official.key == key)).unique().one_or_none()
         if row is None:
             raise UnknownOfficial(f"unknown {what} {key!r}; see `followup official list`")
@@ -220,16 +262,39 @@ class Followup:
     def _leader(self, session: Session, key: str) -> Official:
         row = self._official(session, key, what="leader")
         if "leader" not in row.roles:
-            raise InvalidInput(f"official {key!r} is not a county leader (role leader); "
-                               f"give the role with `followup official update {key} --role leader`")
+            raise InvalidInput(
+                f"official {key!r} is not a county leader (role leader); "
+                f"give the role with `followup official update {key} --role leader`"
+            )
         return row
 
-    def _event(self, session: Session, project: Project, kind: str, *, at: datetime, now: datetime,
-               by: Official | None, from_stage: str | None = None, to_stage: str | None = None,
-               note: str | None = None, changes: dict[str, Any] | None = None) -> None:
-        session.add(ProjectEvent(project_id=project.id, kind=kind, at=at, recorded_at=now,
-                                 by_id=by.id if by else None, from_stage=from_stage,
-                                 to_stage=to_stage, note=note, changes=changes))
+    def _event(
+        self,
+        session: Session,
+        project: Project,
+        kind: str,
+        *,
+        at: datetime,
+        now: datetime,
+        by: Official | None,
+        from_stage: str | None = None,
+        to_stage: str | None = None,
+        note: str | None = None,
+        changes: dict[str, Any] | None = None,
+    ) -> None:
+        session.add(
+            ProjectEvent(
+                project_id=project.id,
+                kind=kind,
+                at=at,
+                recorded_at=now,
+                by_id=by.id if by else None,
+                from_stage=from_stage,
+                to_stage=to_stage,
+                note=note,
+                changes=changes,
+            )
+        )
 
     def _parse_values(self, session: Session, raw: Mapping[str, str | None]) -> dict[str, Any]:
         """Turn typed field values into stored ones; an empty string clears a field."""
@@ -242,9 +307,7 @@ class Followup:
                 continue
             if text == "":
                 out[name] = None
-            elif spec.kind == "amount":
-                out[name] = validate.decimal(text, spec.name)
-            elif spec.kind == "area":
+            elif spec.kind == "amount" or spec.kind == "area":
                 out[name] = validate.decimal(text, spec.name)
             elif spec.kind == "date":
                 out[name] = parse_day(text, what=name)
@@ -258,8 +321,9 @@ class Followup:
     def _current_values(project: Project) -> dict[str, Any]:
         return {name: getattr(project, name) for name in PROJECT_FIELDS}
 
-    def deadline_for(self, workflow: Workflow, stage_key: str, entered: date,
-                     values: Mapping[str, Any]) -> date | None:
+    def deadline_for(
+        self, workflow: Workflow, stage_key: str, entered: date, values: Mapping[str, Any]
+    ) -> date | None:
         """The deadline of a stage entered on ``entered``: its contract date if the project has one,
         else the entry day plus the stage's limit; None for a final stage or a side state."""
         stage = workflow.stages.get(stage_key)
@@ -272,11 +336,15 @@ class Followup:
 
     def _check_when(self, on: datetime, now: datetime, floor: datetime | None, what: str) -> None:
         if on > now:
-            raise InvalidInput(f"{what} {show(on, self.settings.zone)} is in the future "
-                               f"(now is {show(now, self.settings.zone)})")
+            raise InvalidInput(
+                f"{what} {show(on, self.settings.zone)} is in the future "
+                f"(now is {show(now, self.settings.zone)})"
+            )
         if floor is not None and on < as_utc(floor):
-            raise InvalidInput(f"{what} {show(on, self.settings.zone)} is before the project's last "
-                               f"change ({show(floor, self.settings.zone)})")
+            raise InvalidInput(
+                f"{what} {show(on, self.settings.zone)} is before the project's last "
+                f"change ({show(floor, self.settings.zone)})"
+            )
 
     # ---- units
 
@@ -300,8 +368,9 @@ class Followup:
                 query = query.where(Unit.active.is_(True))
             return [UnitView.from_row(r) for r in session.scalars(query)]
 
-    def update_unit(self, key: str, *, name: str | None = None, kind: str | None = None,
-                    active: bool | None = None) -> UnitView:
+    def update_unit(
+        self, key: str, *, name: str | None = None, kind: str | None = None, active: bool | None = None
+    ) -> UnitView:
         if name is not None:
             name = validate.line(name, "unit name", max_len=200)
         if kind is not None and kind not in UNIT_KINDS:
@@ -309,11 +378,14 @@ class Followup:
         with self.store.transaction() as session:
             row = self._unit(session, key, active=False)
             if active is False:
-                busy = session.scalars(select(Project.id).where(
-                    Project.unit_id == row.id, Project.stage != TERMINATED)).first()
+                busy = session.scalars(
+                    select(Project.id).where(Project.unit_id == row.id, Project.stage != TERMINATED)
+                ).first()
                 if busy is not None:
-                    raise StillReferenced(f"unit {key!r} is still responsible for project {busy}; "
-                                          f"move its projects first (`followup project edit ID --unit`)")
+                    raise StillReferenced(
+                        f"unit {key!r} is still responsible for project {busy}; "
+                        f"move its projects first (`followup project edit ID --unit`)"
+                    )
             if name is not None:
                 row.name = name
             if kind is not None:
@@ -324,8 +396,17 @@ class Followup:
 
     # ---- officials
 
-    def add_official(self, key: str, *, name: str, email: str, unit: str, head: bool = False,
-                     roles: Sequence[str] = (), now: datetime) -> OfficialView:
+    def add_official(
+        self,
+        key: str,
+        *,
+        name: str,
+        email: str,
+        unit: str,
+        head: bool = False,
+        roles: Sequence[str] = (),
+        now: datetime,
+    ) -> OfficialView:
         validate.key(key, "official")
         name = validate.line(name, "name", max_len=200)
         email = validate.email(email)
@@ -334,8 +415,16 @@ class Followup:
             if session.scalars(select(Official.id).where(Official.key == key)).first() is not None:
                 raise DuplicateKey(f"official {key!r} already exists")
             unit_row = self._unit(session, unit)
-            row = Official(key=key, name=name, email=email, unit=unit_row, is_head=head, active=True,
-                           created_at=now, role_rows=[OfficialRole(role=r) for r in roles])
+            row = Official(
+                key=key,
+                name=name,
+                email=email,
+                unit=unit_row,
+                is_head=head,
+                active=True,
+                created_at=now,
+                role_rows=[OfficialRole(role=r) for r in roles],
+            )
             session.add(row)
             session.flush()
             return OfficialView.from_row(row)
@@ -350,8 +439,9 @@ class Followup:
                 out.append(role)
         return sorted(out)
 
-    def list_officials(self, *, unit: str | None = None, role: str | None = None,
-                       include_inactive: bool = False) -> list[OfficialView]:
+    def list_officials(
+        self, *, unit: str | None = None, role: str | None = None, include_inactive: bool = False
+    ) -> list[OfficialView]:
         with self.store.transaction() as session:
             query = select(Official).order_by(Official.key)
             if unit is not None:
@@ -367,9 +457,16 @@ class Followup:
         with self.store.transaction() as session:
             return OfficialView.from_row(self._official(session, key, active=False))
 
-    def update_official(self, key: str, *, name: str | None = None, email: str | None = None,
-                        unit: str | None = None, head: bool | None = None,
-                        roles: Sequence[str] | None = None) -> OfficialView:
+    def update_official(
+        self,
+        key: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        unit: str | None = None,
+        head: bool | None = None,
+        roles: Sequence[str] | None = None,
+    ) -> OfficialView:
         if name is not None:
             name = validate.line(name, "name", max_len=200)
         if email is not None:
@@ -387,17 +484,20 @@ class Followup:
                 row.is_head = head
             if checked_roles is not None:
                 if "leader" not in checked_roles and "leader" in row.roles:
-                    busy = session.scalars(select(Project.id).where(
-                        Project.leader_id == row.id, Project.stage != TERMINATED)).first()
+                    busy = session.scalars(
+                        select(Project.id).where(Project.leader_id == row.id, Project.stage != TERMINATED)
+                    ).first()
                     if busy is not None:
                         raise StillReferenced(
-                            f"{key!r} is leader in charge of project {busy}; reassign first")
+                            f"{key!r} is leader in charge of project {busy}; reassign first"
+                        )
                 row.role_rows = [OfficialRole(role=r) for r in checked_roles]
             session.flush()
             return OfficialView.from_row(row)
 
-    def deactivate_official(self, key: str, *, reassign_to: str | None, by: str | None,
-                            now: datetime) -> tuple[OfficialView, list[int]]:
+    def deactivate_official(
+        self, key: str, *, reassign_to: str | None, by: str | None, now: datetime
+    ) -> tuple[OfficialView, list[int]]:
         """Mark someone as having left office; with ``reassign_to``, hand over their active projects.
 
         Nobody is ever deleted while referenced: the history keeps naming them.
@@ -410,14 +510,24 @@ class Followup:
             successor = self._official(session, reassign_to, what="successor") if reassign_to else None
             if successor is not None and successor.id == row.id:
                 raise InvalidInput("cannot reassign projects to the official who leaves")
-            projects = session.scalars(select(Project).where(
-                (Project.officer_id == row.id) | (Project.leader_id == row.id),
-                Project.stage != TERMINATED).order_by(Project.id)).unique().all()
+            projects = (
+                session.scalars(
+                    select(Project)
+                    .where(
+                        (Project.officer_id == row.id) | (Project.leader_id == row.id),
+                        Project.stage != TERMINATED,
+                    )
+                    .order_by(Project.id)
+                )
+                .unique()
+                .all()
+            )
             if projects and successor is None:
                 ids = ", ".join(str(p.id) for p in projects[:10])
                 raise StillReferenced(
                     f"{key!r} still follows active projects ({ids}); "
-                    f"give --reassign-to OFFICIAL to hand them over")
+                    f"give --reassign-to OFFICIAL to hand them over"
+                )
             moved: list[int] = []
             for project in projects:
                 changes: dict[str, Any] = {}
@@ -426,14 +536,23 @@ class Followup:
                     changes["officer"] = [row.key, successor.key]  # type: ignore[union-attr]
                 if project.leader_id == row.id:
                     if "leader" not in successor.roles:  # type: ignore[union-attr]
-                        raise InvalidInput(f"successor {reassign_to!r} is not a county leader "
-                                           f"(role leader) but {key!r} leads project {project.id}")
+                        raise InvalidInput(
+                            f"successor {reassign_to!r} is not a county leader "
+                            f"(role leader) but {key!r} leads project {project.id}"
+                        )
                     project.leader = successor
                     changes["leader"] = [row.key, successor.key]  # type: ignore[union-attr]
                 project.updated_at = now
-                self._event(session, project, "reassign", at=now, now=now, by=actor,
-                            note=f"{row.name} 离任，项目移交 {successor.name}",  # type: ignore[union-attr]
-                            changes=changes)
+                self._event(
+                    session,
+                    project,
+                    "reassign",
+                    at=now,
+                    now=now,
+                    by=actor,
+                    note=f"{row.name} 离任，项目移交 {successor.name}",  # type: ignore[union-attr]
+                    changes=changes,
+                )
                 moved.append(project.id)
             row.active = False
             row.left_at = now
@@ -444,26 +563,38 @@ class Followup:
         """Remove an official entered by mistake; refused once anything refers to them."""
         with self.store.transaction() as session:
             row = self._official(session, key, active=False)
-            used = session.scalars(select(Project.id).where(
-                (Project.officer_id == row.id) | (Project.leader_id == row.id))).first()
-            used = used or session.scalars(select(ProjectEvent.id).where(ProjectEvent.by_id == row.id)).first()
+            if not row.active:
+                raise StillReferenced(
+                    f"official {key!r} has left office and is kept for the record; "
+                    f"deactivated officials are never deleted"
+                )
+            used = session.scalars(
+                select(Project.id).where((Project.officer_id == row.id) | (Project.leader_id == row.id))
+            ).first()
+            used = (
+                used or session.scalars(select(ProjectEvent.id).where(ProjectEvent.by_id == row.id)).first()
+            )
             if used is not None:
-                raise StillReferenced(f"official {key!r} is referenced by projects or their history; "
-                                      f"use `followup official deactivate {key}` instead")
+                raise StillReferenced(
+                    f"official {key!r} is referenced by projects or their history; "
+                    f"use `followup official deactivate {key}` instead"
+                )
             session.delete(row)
 
     # ---- projects
 
-    def add_project(self, data: ProjectInput, *, stage: str | None, since: datetime | None,
-                    by: str | None, now: datetime) -> ProjectView:
+    def add_project(
+        self, data: ProjectInput, *, stage: str | None, since: datetime | None, by: str | None, now: datetime
+    ) -> ProjectView:
         if not data.name or not data.officer or not data.unit:
             raise InvalidInput("a project needs --name, --officer and --unit")
         name = validate.line(data.name, "project name")
         workflow = self.workflows.get(data.workflow or self.settings.default_workflow)
         stage = stage or workflow.first
         if stage in SIDE_STATES:
-            raise InvalidInput(f"a project enters the ledger in a stage, not {stage!r}; "
-                               f"stages: {', '.join(workflow.stages)}")
+            raise InvalidInput(
+                f"a project enters the ledger in a stage, not {stage!r}; stages: {', '.join(workflow.stages)}"
+            )
         workflow.stage(stage)
         since = since or now
         self._check_when(since, now, None, "--since")
@@ -472,31 +603,43 @@ class Followup:
             unit = self._unit(session, data.unit)
             values = self._parse_values(session, data.values)
             # Entering the ledger at a later stage: what every stage up to it requires must be there.
-            for key, spec in workflow.stages.items():
-                missing = [f for f in spec.requires if values.get(f) in (None, "")]
-                if missing:
-                    names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
-                    raise InvalidInput(f"a project at {workflow.label_of(stage)} ({stage}) needs "
-                                       f"{names} (required from {spec.label})")
-                if key == stage:
-                    break
+            missing = [f for f in workflow.required_at(stage) if values.get(f) in (None, "")]
+            if missing:
+                names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
+                raise InvalidInput(f"a project at {workflow.label_of(stage)} ({stage}) needs {names}")
             record = workflow.stages[stage].records
             if record and values.get(record) is None:
                 values[record] = local_day(since, self.settings.zone)
             project = Project(
-                name=name, workflow=workflow.name, stage=stage, stage_since=since,
-                officer=officer, unit=unit, last_activity_at=since, created_at=now, updated_at=now,
+                name=name,
+                workflow=workflow.name,
+                stage=stage,
+                stage_since=since,
+                officer=officer,
+                unit=unit,
+                last_activity_at=since,
+                created_at=now,
+                updated_at=now,
             )
             for key, value in values.items():
                 setattr(project, key, value)
-            project.deadline = self.deadline_for(workflow, stage, local_day(since, self.settings.zone),
-                                                 values)
+            project.deadline = self.deadline_for(
+                workflow, stage, local_day(since, self.settings.zone), values
+            )
             session.add(project)
             session.flush()
             actor = self._official(session, by) if by else None
-            self._event(session, project, "created", at=since, now=now, by=actor, to_stage=stage,
-                        changes={k: _json_value(v.key if isinstance(v, Official) else v)
-                                 for k, v in values.items()} or None)
+            self._event(
+                session,
+                project,
+                "created",
+                at=since,
+                now=now,
+                by=actor,
+                to_stage=stage,
+                changes={k: _json_value(v.key if isinstance(v, Official) else v) for k, v in values.items()}
+                or None,
+            )
             return ProjectView.from_row(project, workflow, self.settings)
 
     def get_project(self, project_id: int) -> ProjectView:
@@ -525,14 +668,18 @@ class Followup:
                 query = query.where(Project.workflow == self.workflows.get(filters.workflow).name)
             rows = session.scalars(query).unique().all()
             if filters.stage:
-                known = {s for n in {r.workflow for r in rows} | {self.settings.default_workflow}
-                         for s in self.workflows.get(n).states()}
+                known = {
+                    s
+                    for n in {r.workflow for r in rows} | {self.settings.default_workflow}
+                    for s in self.workflows.get(n).states()
+                }
                 if filters.stage not in known:
                     raise InvalidInput(f"unknown stage {filters.stage!r}; stages: {', '.join(sorted(known))}")
             return [ProjectView.from_row(r, self.workflows.get(r.workflow), self.settings) for r in rows]
 
-    def edit_project(self, project_id: int, data: ProjectInput, *, by: str | None, note: str | None,
-                     now: datetime) -> ProjectView:
+    def edit_project(
+        self, project_id: int, data: ProjectInput, *, by: str | None, note: str | None, now: datetime
+    ) -> ProjectView:
         name = validate.line(data.name, "project name") if data.name is not None else None
         note = validate.note(note) if note else None
         with self.store.transaction() as session:
@@ -563,14 +710,18 @@ class Followup:
                 if new_workflow.name != project.workflow:
                     change("workflow", new_workflow.name, project.workflow, new_workflow.name)
                     workflow, recompute = new_workflow, True
+            # On hold, the project still owes what its held stage requires.
+            current = project.held_stage or project.stage
+            if current == TERMINATED:
+                current = workflow.first
             for key, value in values.items():
                 old = getattr(project, key)
                 shown_old = old.key if isinstance(old, Official) else old
                 shown_new = value.key if isinstance(value, Official) else value
-                if key in workflow.stages.get(project.stage, workflow.stages[workflow.first]).requires \
-                        and value is None:
-                    raise InvalidInput(f"{key} is required at {workflow.label_of(project.stage)}; "
-                                       f"it cannot be cleared")
+                if value is None and key in workflow.required_at(current):
+                    raise InvalidInput(
+                        f"{key} is required at {workflow.label_of(current)} ({current}); it cannot be cleared"
+                    )
                 change(key, value, shown_old, shown_new)
                 stage = workflow.stages.get(project.stage)
                 if stage is not None and stage.contract_deadline == key:
@@ -579,8 +730,11 @@ class Followup:
                 raise InvalidInput("nothing to change: give at least one option that differs")
             if recompute and project.stage in workflow.stages:
                 new_deadline = self.deadline_for(
-                    workflow, project.stage, local_day(project.stage_since, self.settings.zone),
-                    self._current_values(project))
+                    workflow,
+                    project.stage,
+                    local_day(project.stage_since, self.settings.zone),
+                    self._current_values(project),
+                )
                 if new_deadline != project.deadline:
                     changes["deadline"] = [_json_value(project.deadline), _json_value(new_deadline)]
                     project.deadline = new_deadline
@@ -589,9 +743,18 @@ class Followup:
             session.flush()
             return ProjectView.from_row(project, workflow, self.settings)
 
-    def advance(self, project_id: int, target: str, *, by: str, note: str | None = None,
-                on: datetime | None = None, until: date | None = None,
-                values: Mapping[str, str | None] | None = None, now: datetime) -> ProjectView:
+    def advance(
+        self,
+        project_id: int,
+        target: str,
+        *,
+        by: str,
+        note: str | None = None,
+        on: datetime | None = None,
+        until: date | None = None,
+        values: Mapping[str, str | None] | None = None,
+        now: datetime,
+    ) -> ProjectView:
         """Move a project to ``target`` (a stage, ``on_hold`` or ``terminated``), checked by the
         workflow's state machine; ``values`` are recorded in the same transaction."""
         note = validate.note(note) if note else None
@@ -605,8 +768,9 @@ class Followup:
             would_be = {**self._current_values(project), **parsed}
             if until is not None and until <= local_day(on, self.settings.zone):
                 raise InvalidInput(f"--until {until} must be after the day of the move")
-            subject = MoveSubject(state=project.stage, values=would_be, held_stage=project.held_stage,
-                                  reason=note, until=until)
+            subject = MoveSubject(
+                state=project.stage, values=would_be, held_stage=project.held_stage, reason=note, until=until
+            )
             workflow.check_move(subject, target)
 
             source = project.stage
@@ -614,8 +778,10 @@ class Followup:
             for key, value in parsed.items():
                 old = getattr(project, key)
                 if old != value:
-                    changes[key] = [_json_value(old.key if isinstance(old, Official) else old),
-                                    _json_value(value.key if isinstance(value, Official) else value)]
+                    changes[key] = [
+                        _json_value(old.key if isinstance(old, Official) else old),
+                        _json_value(value.key if isinstance(value, Official) else value),
+                    ]
                     setattr(project, key, value)
             day = local_day(on, self.settings.zone)
             stage = workflow.stages.get(target)
@@ -641,8 +807,18 @@ class Followup:
             project.last_activity_at = max(as_utc(project.last_activity_at), on)
             project.updated_at = now
             extra = {"until": until.isoformat()} if until else {}
-            self._event(session, project, "move", at=on, now=now, by=actor, from_stage=source,
-                        to_stage=target, note=note, changes={**changes, **extra} or None)
+            self._event(
+                session,
+                project,
+                "move",
+                at=on,
+                now=now,
+                by=actor,
+                from_stage=source,
+                to_stage=target,
+                note=note,
+                changes={**changes, **extra} or None,
+            )
             session.flush()
             return ProjectView.from_row(project, workflow, self.settings)
 
@@ -661,8 +837,9 @@ class Followup:
 
         return old + timedelta(days=(day - held_day).days)
 
-    def log(self, project_id: int, *, by: str, text: str, on: datetime | None = None,
-            now: datetime) -> EventView:
+    def log(
+        self, project_id: int, *, by: str, text: str, on: datetime | None = None, now: datetime
+    ) -> EventView:
         """Record a follow-up (跟进记录); it also resets the staleness clock."""
         text = validate.note(text, "follow-up text")
         on = on or now
@@ -675,9 +852,16 @@ class Followup:
             if on > as_utc(project.last_activity_at):
                 project.last_activity_at = on
             project.updated_at = now
-            event = ProjectEvent(project_id=project.id, kind="followup", at=on, recorded_at=now,
-                                 by_id=actor.id, from_stage=project.stage, to_stage=project.stage,
-                                 note=text)
+            event = ProjectEvent(
+                project_id=project.id,
+                kind="followup",
+                at=on,
+                recorded_at=now,
+                by_id=actor.id,
+                from_stage=project.stage,
+                to_stage=project.stage,
+                note=text,
+            )
             session.add(event)
             session.flush()
             event.by = actor
@@ -686,8 +870,15 @@ class Followup:
     def history(self, project_id: int) -> list[EventView]:
         with self.store.transaction() as session:
             self._project(session, project_id)
-            rows = session.scalars(select(ProjectEvent).where(ProjectEvent.project_id == project_id)
-                                   .order_by(ProjectEvent.id)).unique().all()
+            rows = (
+                session.scalars(
+                    select(ProjectEvent)
+                    .where(ProjectEvent.project_id == project_id)
+                    .order_by(ProjectEvent.id)
+                )
+                .unique()
+                .all()
+            )
             return [EventView.from_row(r, self.settings) for r in rows]
 
     # ---- the database

@@ -72,13 +72,17 @@ def _compose(text: str, file: str) -> _Loaded:
             for key_node, value_node in n.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise WorkflowError(
-                        "a key must be a plain name", file=file, key=_fmt(path),
+                        "a key must be a plain name",
+                        file=file,
+                        key=_fmt(path),
                         line=key_node.start_mark.line + 1,
                     )
                 key = key_node.value
                 if key in out:
                     raise WorkflowError(
-                        f"duplicate key {key!r}", file=file, key=_fmt((*path, key)),
+                        f"duplicate key {key!r}",
+                        file=file,
+                        key=_fmt((*path, key)),
                         line=key_node.start_mark.line + 1,
                     )
                 out[key] = build(value_node, (*path, key))
@@ -233,12 +237,21 @@ class Workflow:
             )
         return key
 
+    def required_at(self, key: str) -> list[str]:
+        """Every field required to be at stage ``key``: its own and those of the stages before it."""
+        out: list[str] = []
+        for stage in self.stages.values():
+            out.extend(f for f in stage.requires if f not in out)
+            if stage.key == key:
+                break
+        return out
+
     def ladder_for(self, key: str) -> tuple[Level, ...]:
         stage = self.stages.get(key)
-        return (stage.ladder if stage and stage.ladder else self.ladder)
+        return stage.ladder if stage and stage.ladder else self.ladder
 
     def allowed_from(self, state: str, held_stage: str | None = None) -> list[str]:
-        """Every state a project in ``state`` may move to, in stage order."""
+        """Every state a project in ``state`` may move to: its moves in file order, then hold, terminate."""
         if state == ON_HOLD:
             out = [held_stage] if held_stage else []
             return out + ([TERMINATED] if ON_HOLD in self.terminate_from else [])
@@ -266,17 +279,28 @@ class Workflow:
     def _transitions(self) -> Iterator[dict[str, Any]]:
         for source, targets in self.moves.items():
             for target in targets:
-                yield {"trigger": target, "source": source, "dest": target,
-                       "conditions": [self._guard(target)]}
+                yield {
+                    "trigger": target,
+                    "source": source,
+                    "dest": target,
+                    "conditions": [self._guard(target)],
+                }
         if self.hold_from:
-            yield {"trigger": ON_HOLD, "source": list(self.hold_from), "dest": ON_HOLD,
-                   "conditions": [_hold_guard]}
+            yield {
+                "trigger": ON_HOLD,
+                "source": list(self.hold_from),
+                "dest": ON_HOLD,
+                "conditions": [_hold_guard],
+            }
             for stage in self.hold_from:
-                yield {"trigger": stage, "source": ON_HOLD, "dest": stage,
-                       "conditions": [_resume_guard]}
+                yield {"trigger": stage, "source": ON_HOLD, "dest": stage, "conditions": [_resume_guard]}
         if self.terminate_from:
-            yield {"trigger": TERMINATED, "source": list(self.terminate_from), "dest": TERMINATED,
-                   "conditions": [_terminate_guard]}
+            yield {
+                "trigger": TERMINATED,
+                "source": list(self.terminate_from),
+                "dest": TERMINATED,
+                "conditions": [_terminate_guard],
+            }
 
     def _guard(self, target: str) -> Callable[[Any], bool]:
         stage = self.stages[target]
@@ -337,26 +361,42 @@ class Workflow:
         transitions = []
         for t in self._transitions():
             label = "恢复" if t["source"] == ON_HOLD else self.label_of(t["dest"])
-            transitions.append({"trigger": t["trigger"], "source": t["source"], "dest": t["dest"],
-                                "label": label})
+            transitions.append(
+                {"trigger": t["trigger"], "source": t["source"], "dest": t["dest"], "label": label}
+            )
         model = _Diagram()
         GraphMachine(
-            model=model, states=self.states(), transitions=transitions, initial=self.first,
-            auto_transitions=False, graph_engine="mermaid", show_state_attributes=False,
+            model=model,
+            states=self.states(),
+            transitions=transitions,
+            initial=self.first,
+            auto_transitions=False,
+            graph_engine="mermaid",
+            show_state_attributes=False,
             title=f"{self.label} ({self.name})",
         )
         text: str = model.get_graph().draw(None)  # type: ignore[attr-defined]
+        # mermaid reads front matter as YAML: the title must be a `title:` key to be shown
+        text = text.replace(
+            f"---\n{self.label} ({self.name})\n---", f"---\ntitle: {self.label} ({self.name})\n---", 1
+        )
         for state in self.states():
             # transitions names a state by its key; show the Chinese label too
-            text = text.replace(f'state "{state}\\l" as {state}', f'state "{self.label_of(state)} {state}" as {state}')
-            text = text.replace(f'state "{state}" as {state}', f'state "{self.label_of(state)} {state}" as {state}')
+            text = text.replace(
+                f'state "{state}\\l" as {state}', f'state "{self.label_of(state)} {state}" as {state}'
+            )
+            text = text.replace(
+                f'state "{state}" as {state}', f'state "{self.label_of(state)} {state}" as {state}'
+            )
         return text.replace("\\l", "")
 
 
 def _hold_guard(event: Any) -> bool:
     subject: MoveSubject = event.model
     if not subject.reason or subject.until is None:
-        raise GuardFailed("putting a project on hold needs a reason (--note) and an expected restart date (--until)")
+        raise GuardFailed(
+            "putting a project on hold needs a reason (--note) and an expected restart date (--until)"
+        )
     return True
 
 
@@ -380,10 +420,18 @@ def _terminate_guard(event: Any) -> bool:
 class _Checker:
     """Turns the loaded YAML into a Workflow, or raises the first error with file, key and line."""
 
-    TOP_KEYS = ("name", "label", "description", "stages", "moves", "hold", "terminate", "ladder",
-                "staleness")
-    STAGE_KEYS = ("key", "label", "limit", "staleness", "requires", "records", "contract_deadline",
-                  "final", "ladder")
+    TOP_KEYS = ("name", "label", "description", "stages", "moves", "hold", "terminate", "ladder", "staleness")
+    STAGE_KEYS = (
+        "key",
+        "label",
+        "limit",
+        "staleness",
+        "requires",
+        "records",
+        "contract_deadline",
+        "final",
+        "ladder",
+    )
     LEVEL_KEYS = ("level", "label", "at", "notify", "repeat")
 
     def __init__(self, loaded: _Loaded, file: str) -> None:
@@ -417,14 +465,16 @@ class _Checker:
 
     def key(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not _KEY_RE.match(value):
-            raise self.fail(path, f"bad name {value!r}: use lower-case letters, digits and _ (e.g. land_prep)")
+            raise self.fail(
+                path, f"bad name {value!r}: use lower-case letters, digits and _ (e.g. land_prep)"
+            )
         return value
 
     def limit(self, value: Any, path: Path_, *, signed: bool = False) -> Limit:
         allowed = ", ".join(UNITS)
         if not isinstance(value, dict) or len(value) != 1:
             raise self.fail(path, f"expected one of {allowed} with a whole number, e.g. {{days: 30}}")
-        (unit, amount), = value.items()
+        ((unit, amount),) = value.items()
         if unit not in UNITS:
             raise self.fail((*path, unit), f"unknown unit {unit!r}; allowed: {allowed}")
         if isinstance(amount, bool) or not isinstance(amount, int):
@@ -433,8 +483,9 @@ class _Checker:
             raise self.fail((*path, unit), f"expected a positive number of {unit}, got {amount}")
         return Limit(unit, amount)  # type: ignore[arg-type]
 
-    def stage_list(self, value: Any, path: Path_, stages: Mapping[str, Any], *, extra: tuple[str, ...] = ()
-                   ) -> tuple[str, ...]:
+    def stage_list(
+        self, value: Any, path: Path_, stages: Mapping[str, Any], *, extra: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
         items = value if isinstance(value, list) else [value]
         out = []
         for i, item in enumerate(items):
@@ -464,8 +515,9 @@ class _Checker:
                 raise self.fail((*where, "notify"), f"name at least one role: {', '.join(ROLES)}")
             for j, role in enumerate(notify):
                 if role not in ROLES:
-                    raise self.fail((*where, "notify", j),
-                                    f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+                    raise self.fail(
+                        (*where, "notify", j), f"unknown role {role!r}; allowed: {', '.join(ROLES)}"
+                    )
             repeat = self.limit(raw["repeat"], (*where, "repeat")) if raw.get("repeat") is not None else None
             levels.append(Level(key, self.text(raw["label"], (*where, "label")), at, tuple(notify), repeat))
         return tuple(levels)
@@ -481,8 +533,9 @@ class _Checker:
         name = self.key(top["name"], ("name",))
         if expected_name and name != expected_name:
             raise self.fail(("name",), f"name {name!r} must match the file name {expected_name!r}")
-        default_staleness = (self.limit(top["staleness"], ("staleness",))
-                             if top.get("staleness") is not None else None)
+        default_staleness = (
+            self.limit(top["staleness"], ("staleness",)) if top.get("staleness") is not None else None
+        )
 
         raw_stages = top["stages"]
         if not isinstance(raw_stages, list) or not raw_stages:
@@ -494,9 +547,13 @@ class _Checker:
                 raise self.fail(("stages", i), "missing 'key'")
             key = self.key(raw["key"], ("stages", i, "key"))
             if key in SIDE_STATES:
-                raise self.fail(("stages", i, "key"), f"{key!r} is reserved for the side state; pick another name")
+                raise self.fail(
+                    ("stages", i, "key"), f"{key!r} is reserved for the side state; pick another name"
+                )
             if key in keys_seen:
-                raise self.fail(("stages", i, "key"), f"duplicate stage {key!r} (also stages[{keys_seen[key]}])")
+                raise self.fail(
+                    ("stages", i, "key"), f"duplicate stage {key!r} (also stages[{keys_seen[key]}])"
+                )
             keys_seen[key] = i
 
         stages: dict[str, Stage] = {}
@@ -515,19 +572,31 @@ class _Checker:
                 requires = [requires]
             for j, name_ in enumerate(requires):
                 if name_ not in PROJECT_FIELDS:
-                    raise self.fail((*where, "requires", j),
-                                    f"unknown field {name_!r}; allowed: {', '.join(PROJECT_FIELDS)}")
+                    raise self.fail(
+                        (*where, "requires", j),
+                        f"unknown field {name_!r}; allowed: {', '.join(PROJECT_FIELDS)}",
+                    )
             for opt in ("records", "contract_deadline"):
                 if raw.get(opt) is not None and raw[opt] not in DATE_FIELDS:
-                    raise self.fail((*where, opt),
-                                    f"unknown date field {raw[opt]!r}; allowed: {', '.join(DATE_FIELDS)}")
-            staleness = (self.limit(raw["staleness"], (*where, "staleness"))
-                         if raw.get("staleness") is not None else default_staleness)
+                    raise self.fail(
+                        (*where, opt), f"unknown date field {raw[opt]!r}; allowed: {', '.join(DATE_FIELDS)}"
+                    )
+            staleness = (
+                self.limit(raw["staleness"], (*where, "staleness"))
+                if raw.get("staleness") is not None
+                else default_staleness
+            )
             ladder = self.ladder(raw["ladder"], (*where, "ladder")) if raw.get("ladder") is not None else ()
             stages[raw["key"]] = Stage(
-                key=raw["key"], label=self.text(raw["label"], (*where, "label")), limit=limit,
-                staleness=staleness, requires=tuple(requires), records=raw.get("records"),
-                contract_deadline=raw.get("contract_deadline"), final=final, ladder=ladder,
+                key=raw["key"],
+                label=self.text(raw["label"], (*where, "label")),
+                limit=limit,
+                staleness=staleness,
+                requires=tuple(requires),
+                records=raw.get("records"),
+                contract_deadline=raw.get("contract_deadline"),
+                final=final,
+                ladder=ladder,
             )
 
         moves: dict[str, list[str]] = {}
@@ -554,13 +623,15 @@ class _Checker:
 
         active = [k for k, s in stages.items() if not s.final]
         hold_label, hold_from = self.side(top.get("hold"), "hold", "暂缓", active, stages)
-        term_label, term_from = self.side(top.get("terminate"), "terminate", "终止", [*active, ON_HOLD],
-                                          stages, extra=(ON_HOLD,))
+        term_label, term_from = self.side(
+            top.get("terminate"), "terminate", "终止", [*active, ON_HOLD], stages, extra=(ON_HOLD,)
+        )
 
         for key in active:
             if not moves.get(key):
-                raise self.fail(("stages", keys_seen[key]),
-                                f"stage {key!r} is not final but no move leaves it")
+                raise self.fail(
+                    ("stages", keys_seen[key]), f"stage {key!r} is not final but no move leaves it"
+                )
         reached = {self._first(stages)}
         frontier = list(reached)
         while frontier:
@@ -570,24 +641,41 @@ class _Checker:
                     frontier.append(target)
         for key in stages:
             if key not in reached:
-                raise self.fail(("stages", keys_seen[key]),
-                                f"stage {key!r} is unreachable from the first stage {self._first(stages)!r}")
+                raise self.fail(
+                    ("stages", keys_seen[key]),
+                    f"stage {key!r} is unreachable from the first stage {self._first(stages)!r}",
+                )
         if not any(s.final for s in stages.values()):
             raise self.fail(("stages",), "no stage is final (final: true)")
 
         ladder = self.ladder(top["ladder"], ("ladder",)) if top.get("ladder") is not None else ()
         return Workflow(
-            name=name, label=self.text(top["label"], ("label",)), file=self.file, stages=stages,
-            moves={k: tuple(v) for k, v in moves.items()}, hold_label=hold_label, hold_from=hold_from,
-            terminate_label=term_label, terminate_from=term_from, ladder=ladder,
+            name=name,
+            label=self.text(top["label"], ("label",)),
+            file=self.file,
+            stages=stages,
+            moves={k: tuple(v) for k, v in moves.items()},
+            hold_label=hold_label,
+            hold_from=hold_from,
+            terminate_label=term_label,
+            terminate_from=term_from,
+            ladder=ladder,
         )
 
     @staticmethod
     def _first(stages: Mapping[str, Stage]) -> str:
         return next(iter(stages))
 
-    def side(self, raw: Any, key: str, default_label: str, default_from: list[str],
-             stages: Mapping[str, Stage], *, extra: tuple[str, ...] = ()) -> tuple[str, tuple[str, ...]]:
+    def side(
+        self,
+        raw: Any,
+        key: str,
+        default_label: str,
+        default_from: list[str],
+        stages: Mapping[str, Stage],
+        *,
+        extra: tuple[str, ...] = (),
+    ) -> tuple[str, tuple[str, ...]]:
         if raw is None:
             return default_label, tuple(default_from)
         raw = self.mapping(raw, (key,), ("label", "from"))
@@ -659,6 +747,8 @@ class WorkflowRegistry:
                     path = candidate
                     break
             if path is None:
-                raise UnknownWorkflow(f"no workflow named {name!r}; known: {', '.join(self.names()) or 'none'}")
+                raise UnknownWorkflow(
+                    f"no workflow named {name!r}; known: {', '.join(self.names()) or 'none'}"
+                )
             self._cache[name] = load_workflow_file(path)
         return self._cache[name]
