@@ -73,8 +73,10 @@ def bytecode_note(env: dict[str, str]) -> str:
 
     cache = Path(followup.__file__).parent / "__pycache__"
     if env.get("PYTHONDONTWRITEBYTECODE") and not cache.is_dir():
-        return ("note: PYTHONDONTWRITEBYTECODE is set and followup has no __pycache__: its modules "
-                "are compiled on every run (try --cached-bytecode)")
+        return (
+            "note: PYTHONDONTWRITEBYTECODE is set and followup has no __pycache__: its modules "
+            "are compiled on every run (try --cached-bytecode)"
+        )
     return "bytecode as the environment has it"
 
 
@@ -82,8 +84,9 @@ def run(cmd: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[
     """Run a command; stop the benchmark with its output when it fails."""
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        sys.stderr.write(f"command failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                         f"{proc.stdout}{proc.stderr}")
+        sys.stderr.write(
+            f"command failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stdout}{proc.stderr}"
+        )
         raise SystemExit(2)
     return proc
 
@@ -99,8 +102,10 @@ def setup(env: dict[str, str], url: str, data_dir: Path, projects: int) -> list[
     """Db, unit and official through the CLI; the projects (all at talks) through the library."""
     run([FOLLOWUP, "init"], env)
     run([FOLLOWUP, "unit", "add", "u1", "--name", "城关镇"], env)
-    run([FOLLOWUP, "official", "add", "o1", "--name", "李娜", "--email", "o1@example.gov.cn",
-         "--unit", "u1"], env)
+    run(
+        [FOLLOWUP, "official", "add", "o1", "--name", "李娜", "--email", "o1@example.gov.cn", "--unit", "u1"],
+        env,
+    )
 
     from followup.service import Followup, ProjectInput
     from followup.settings import load_settings
@@ -110,8 +115,7 @@ def setup(env: dict[str, str], url: str, data_dir: Path, projects: int) -> list[
         now = datetime.now(UTC)
         ids = []
         for i in range(projects):
-            data = ProjectInput(name=f"基准项目{i:04d}", officer="o1", unit="u1",
-                                values={"investor": "x"})
+            data = ProjectInput(name=f"基准项目{i:04d}", officer="o1", unit="u1", values={"investor": "x"})
             ids.append(app.add_project(data, stage="talks", since=None, by=None, now=now).id)
     finally:
         app.store.dispose()  # no pooled connection left open beside the CLI's
@@ -134,8 +138,7 @@ class Mover:
         return [FOLLOWUP, "advance", str(pid), target, "--by", "o1"]
 
 
-def measure(env: dict[str, str], mover: Mover, runs: int,
-            warmup: int) -> tuple[list[float], list[float]]:
+def measure(env: dict[str, str], mover: Mover, runs: int, warmup: int) -> tuple[list[float], list[float]]:
     floor_cmd = [PYTHON, "-c", "import sqlalchemy, click"]
     advance: list[float] = []
     floor: list[float] = []
@@ -200,8 +203,9 @@ def import_profile(env: dict[str, str], statement: str, top: int = 10, repeat: i
     parent: dict[str, str] = {}
     total = 0
     for _ in range(repeat):
-        proc = subprocess.run([PYTHON, "-X", "importtime", "-c", statement], env=env,
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [PYTHON, "-X", "importtime", "-c", statement], env=env, capture_output=True, text=True, check=True
+        )
         rows = parse_importtime(proc.stderr)
         parent = importers(rows)
         for name, depth, self_us, cum_us in rows:
@@ -213,21 +217,28 @@ def import_profile(env: dict[str, str], statement: str, top: int = 10, repeat: i
         head = [r for r in rows if r[1] == 0 and r[0].startswith("followup")]
         run_total = sum(r[3] for r in head)
         total = run_total if total == 0 else min(total, run_total)
-    print(f"\npython -X importtime -c {statement!r}: {total / 1e3:.1f} ms in total, "
-          f"top {top} followup modules and direct imports by cumulative (best of {repeat})")
+    print(
+        f"\npython -X importtime -c {statement!r}: {total / 1e3:.1f} ms in total, "
+        f"top {top} followup modules and direct imports by cumulative (best of {repeat})"
+    )
     print(f"  {'module':36}{'cum ms':>8}{'self ms':>9}  imported by")
-    ours = {n: t for n, t in best.items()
-            if n.startswith("followup") or parent.get(n, "").startswith("followup")}
+    ours = {
+        n: t for n, t in best.items() if n.startswith("followup") or parent.get(n, "").startswith("followup")
+    }
     ranked = sorted(ours.items(), key=lambda kv: kv[1][1], reverse=True)
     for name, (self_us, cum_us) in ranked[:top]:
         print(f"  {name:36}{cum_us / 1e3:>8.1f}{self_us / 1e3:>9.1f}  {parent.get(name, '-')}")
-    print("  (cum counts shared modules the first importer happens to load, e.g. re, typing, enum;"
-          "\n   making a module lazy saves only what nothing else on the path needs)")
+    print(
+        "  (cum counts shared modules the first importer happens to load, e.g. re, typing, enum;"
+        "\n   making a module lazy saves only what nothing else on the path needs)"
+    )
 
 
 def heavy_check(env: dict[str, str]) -> None:
-    code = ("import json, sys, followup.cli, followup.service; "
-            f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))")
+    code = (
+        "import json, sys, followup.cli, followup.service; "
+        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))"
+    )
     proc = subprocess.run([PYTHON, "-c", code], env=env, capture_output=True, text=True, check=True)
     loaded = json.loads(proc.stdout)
     if loaded:
@@ -239,11 +250,13 @@ def heavy_check(env: dict[str, str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs of each (default 15)")
-    parser.add_argument("--projects", type=int, default=200,
-                        help="projects in the db (default 200)")
+    parser.add_argument("--projects", type=int, default=200, help="projects in the db (default 200)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
-    parser.add_argument("--cached-bytecode", action="store_true",
-                        help="give the subprocesses a private PYTHONPYCACHEPREFIX (see above)")
+    parser.add_argument(
+        "--cached-bytecode",
+        action="store_true",
+        help="give the subprocesses a private PYTHONPYCACHEPREFIX (see above)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.projects < 1 or args.warmup < 0:
         parser.error("--runs and --projects must be ≥ 1, --warmup ≥ 0")
@@ -254,8 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         url = f"sqlite:///{data_dir / 'followup.db'}"
         env = bench_env(tmp, url, data_dir, args.cached_bytecode)
         ids = setup(env, url, data_dir, args.projects)
-        print(f"{FOLLOWUP} on SQLite, {args.projects} projects, "
-              f"{args.runs} runs after {args.warmup} warm-up, Python {sys.version.split()[0]}")
+        print(
+            f"{FOLLOWUP} on SQLite, {args.projects} projects, "
+            f"{args.runs} runs after {args.warmup} warm-up, Python {sys.version.split()[0]}"
+        )
         print(f"{bytecode_note(env)}\n")
         advance, floor = measure(env, Mover(ids), args.runs, args.warmup)
         ok = report(advance, floor)

@@ -7,6 +7,7 @@ its help.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -51,6 +52,11 @@ class Context:
             from followup.service import Followup
 
             self._app = Followup(self.settings)
+            if _GC_DEFERRED:
+                # Everything imported so far lives until exit: keep the collector from walking it
+                # again and again (and once more at exit): ~100 ms of a ~300 ms command.
+                gc.freeze()
+                gc.enable()
         return self._app
 
     def now(self, text: str | None) -> datetime:
@@ -187,8 +193,8 @@ def workflow_check(files: tuple[str, ...]) -> None:
     if len(failed) == 1:
         raise failed[0]
     if failed:
-        for exc in failed[:-1]:
-            click.echo(f"error: {exc}", err=True)
+        for error in failed[:-1]:
+            click.echo(f"error: {error}", err=True)
         raise failed[-1]
 
 
@@ -510,6 +516,7 @@ def project() -> None:
 @pass_ctx
 def project_add(
     c: Context,
+    /,
     name: str,
     officer: str,
     unit_key: str,
@@ -642,6 +649,7 @@ def project_show(c: Context, project_id: int, as_json: bool) -> None:
 @pass_ctx
 def project_edit(
     c: Context,
+    /,
     project_id: int,
     name: str | None,
     officer: str | None,
@@ -840,8 +848,15 @@ def demo(c: Context, projects: int, now: str | None) -> None:
 # --------------------------------------------------------------------------- entry point
 
 
+_GC_DEFERRED = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; map every followup error to one line on stderr and its exit code."""
+    global _GC_DEFERRED
+    if argv is None and gc.isenabled():  # the console script, not an in-process caller
+        gc.disable()
+        _GC_DEFERRED = True
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="followup", standalone_mode=False)

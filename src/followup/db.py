@@ -57,7 +57,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A writer takes the write lock up front (waiting up to busy_timeout), so it reads the
+            # state it will replace; upgrading a read snapshot later would fail at once when busy.
+            write = conn.get_execution_options().get("followup_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     try:
@@ -93,7 +96,10 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(
+            self.engine.execution_options(followup_write=True), expire_on_commit=False
+        )
+        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._checked = False
 
     @property
@@ -117,8 +123,19 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any error."""
-        session = self._sessions()
+        """One writing transaction: committed when the block ends, rolled back on any error."""
+        with self._run(self._sessions) as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only transaction: one consistent snapshot, never waits for writers."""
+        with self._run(self._read_sessions) as session:
+            yield session
+
+    @contextmanager
+    def _run(self, factory: sessionmaker[Session]) -> Iterator[Session]:
+        session = factory()
         try:
             self.check_schema(session)
             yield session

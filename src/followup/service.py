@@ -253,8 +253,10 @@ class Followup:
             raise InvalidInput(f"{what} {key!r} has left office (deactivated); pick an active official")
         return row
 
-    def _project(self, session: Session, project_id: int) -> Project:
-        row = session.get(Project, project_id)
+    def _project(self, session: Session, project_id: int, *, lock: bool = False) -> Project:
+        # lock: writers queue on the row (PostgreSQL; SQLite writers are serialised by BEGIN IMMEDIATE),
+        # so a move is always checked against the state it will replace.
+        row = session.get(Project, project_id, with_for_update={"of": Project} if lock else None)
         if row is None:
             raise UnknownProject(f"unknown project {project_id}; see `followup project list`")
         return row
@@ -362,7 +364,7 @@ class Followup:
             return UnitView.from_row(row)
 
     def list_units(self, *, include_inactive: bool = False) -> list[UnitView]:
-        with self.store.transaction() as session:
+        with self.store.reading() as session:
             query = select(Unit).order_by(Unit.key)
             if not include_inactive:
                 query = query.where(Unit.active.is_(True))
@@ -442,7 +444,7 @@ class Followup:
     def list_officials(
         self, *, unit: str | None = None, role: str | None = None, include_inactive: bool = False
     ) -> list[OfficialView]:
-        with self.store.transaction() as session:
+        with self.store.reading() as session:
             query = select(Official).order_by(Official.key)
             if unit is not None:
                 query = query.where(Official.unit_id == self._unit(session, unit, active=False).id)
@@ -454,7 +456,7 @@ class Followup:
             return [OfficialView.from_row(r) for r in session.scalars(query).unique()]
 
     def get_official(self, key: str) -> OfficialView:
-        with self.store.transaction() as session:
+        with self.store.reading() as session:
             return OfficialView.from_row(self._official(session, key, active=False))
 
     def update_official(
@@ -643,12 +645,12 @@ class Followup:
             return ProjectView.from_row(project, workflow, self.settings)
 
     def get_project(self, project_id: int) -> ProjectView:
-        with self.store.transaction() as session:
+        with self.store.reading() as session:
             row = self._project(session, project_id)
             return ProjectView.from_row(row, self.workflows.get(row.workflow), self.settings)
 
     def list_projects(self, filters: ProjectFilter) -> list[ProjectView]:
-        with self.store.transaction() as session:
+        with self.store.reading() as session:
             query = select(Project).order_by(Project.id)
             if filters.stage:
                 query = query.where(Project.stage == filters.stage)
@@ -683,7 +685,7 @@ class Followup:
         name = validate.line(data.name, "project name") if data.name is not None else None
         note = validate.note(note) if note else None
         with self.store.transaction() as session:
-            project = self._project(session, project_id)
+            project = self._project(session, project_id, lock=True)
             actor = self._official(session, by) if by else None
             values = self._parse_values(session, data.values)
             changes: dict[str, Any] = {}
@@ -760,7 +762,7 @@ class Followup:
         note = validate.note(note) if note else None
         on = on or now
         with self.store.transaction() as session:
-            project = self._project(session, project_id)
+            project = self._project(session, project_id, lock=True)
             workflow = self.workflows.get(project.workflow)
             actor = self._official(session, by, what="--by official")
             self._check_when(on, now, project.stage_since, "--on")
@@ -844,7 +846,7 @@ class Followup:
         text = validate.note(text, "follow-up text")
         on = on or now
         with self.store.transaction() as session:
-            project = self._project(session, project_id)
+            project = self._project(session, project_id, lock=True)
             actor = self._official(session, by, what="--by official")
             self._check_when(on, now, None, "--on")
             if on < as_utc(project.created_at) and on < as_utc(project.stage_since):
@@ -868,7 +870,7 @@ class Followup:
             return EventView.from_row(event, self.settings)
 
     def history(self, project_id: int) -> list[EventView]:
-        with self.store.transaction() as session:
+        with self.store.reading() as session:
             self._project(session, project_id)
             rows = (
                 session.scalars(

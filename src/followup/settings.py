@@ -9,7 +9,6 @@ the config file > the default below. The config file is TOML with the same keys 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -90,9 +89,11 @@ def load_settings(
     file_values: dict[str, Any] = {}
     path = _config_file(config_file, env)
     if path is not None:
+        import tomllib  # only when there is a config file to read
+
         try:
             file_values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
             raise ConfigError(f"config file {path}: {exc}") from exc
         unknown = sorted(set(file_values) - set(SETTINGS_HELP))
         if unknown:

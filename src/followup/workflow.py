@@ -322,6 +322,8 @@ class Workflow:
         """Raise MoveRefused/GuardFailed unless ``subject`` may move to ``target``; else return."""
         self.check_state(target)
         source = subject.state
+        if target == source:
+            raise MoveRefused(f"the project is already in {self.label_of(source)} ({source})")
         allowed = self.allowed_from(source, subject.held_stage)
         if target not in allowed:
             names = ", ".join(f"{s} ({self.label_of(s)})" for s in allowed) or "none"
@@ -481,7 +483,7 @@ class _Checker:
             raise self.fail((*path, unit), f"expected a whole number of {unit}, got {amount!r}")
         if not signed and amount <= 0:
             raise self.fail((*path, unit), f"expected a positive number of {unit}, got {amount}")
-        return Limit(unit, amount)  # type: ignore[arg-type]
+        return Limit(unit, amount)
 
     def stage_list(
         self, value: Any, path: Path_, stages: Mapping[str, Any], *, extra: tuple[str, ...] = ()
