@@ -44,8 +44,8 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
 }
 
 
-def _default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+def _default_data_dir(env: dict[str, str]) -> Path:
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "followup"
 
 
@@ -111,7 +111,7 @@ def load_settings(
         elif name in file_values:
             values[name], sources[name] = file_values[name], str(path)
 
-    data_dir = Path(values.get("data_dir") or _default_data_dir()).expanduser()
+    data_dir = Path(values.get("data_dir") or _default_data_dir(env)).expanduser()
     database_url = values.get("database_url") or f"sqlite:///{data_dir / 'followup.db'}"
     timezone = str(values.get("timezone") or "Asia/Shanghai")
     try:
