@@ -18,8 +18,9 @@ one line on stderr and the class's exit code, in one place (``cli.main``)::
     │   └── ConcurrentUpdate            someone else changed the row meanwhile
     ├── MoveRefused                     exit 6   the lifecycle does not allow this move
     │   └── GuardFailed                 a required field is missing
-    └── StoreError                      exit 7   the database is unreachable or not initialised
-        └── NotInitialised
+    ├── StoreError                      exit 7   the database is unreachable or not initialised
+    │   └── NotInitialised
+    └── DeliveryError                   exit 8   mail could not be handed over (kept, retried)
 
 A class's docstring is its default message.
 """
@@ -135,3 +136,14 @@ class StoreError(FollowupError):
 
 class NotInitialised(StoreError):
     """the database is not initialised (or is out of date): run `followup init`"""
+
+
+class DeliveryError(FollowupError):
+    """mail could not be delivered"""
+
+    exit_code = 8
+
+    def __init__(self, message: str | None = None, *, permanent: bool = False) -> None:
+        #: permanent: retrying the same message cannot help (e.g. the server refused the address)
+        self.permanent = permanent
+        super().__init__(message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,7 +42,38 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
         "FOLLOWUP_DEFAULT_WORKFLOW",
         "Workflow given to new projects that do not name one (default investment).",
     ),
+    "calendar_file": (
+        "FOLLOWUP_CALENDAR_FILE",
+        "A county calendar (YAML) declaring holidays and make-up working days for years the "
+        "chinesecalendar package does not know yet.",
+    ),
+    "smtp_host": (
+        "FOLLOWUP_SMTP_HOST",
+        "SMTP server for outgoing mail; when unset, mail is written to <data_dir>/maildir.",
+    ),
+    "smtp_port": ("FOLLOWUP_SMTP_PORT", "SMTP port (default 25, 587 with starttls, 465 with ssl)."),
+    "smtp_user": ("FOLLOWUP_SMTP_USER", "SMTP login (none: no login)."),
+    "smtp_password": ("FOLLOWUP_SMTP_PASSWORD", "SMTP password (never logged)."),
+    "smtp_security": ("FOLLOWUP_SMTP_SECURITY", "none, starttls or ssl (default none)."),
+    "mail_from": (
+        "FOLLOWUP_MAIL_FROM",
+        "Sender, e.g. '县投资促进局 <followup@example.gov.cn>' (default followup@localhost).",
+    ),
+    "template_dir": (
+        "FOLLOWUP_TEMPLATE_DIR",
+        "A county's own mail templates; a file there replaces the shipped one of the same name.",
+    ),
+    "work_hours": (
+        "FOLLOWUP_WORK_HOURS",
+        "When mail may go out on working days, in the configured zone (default 08:30-18:00).",
+    ),
+    "digest_schedule": (
+        "FOLLOWUP_DIGEST_SCHEDULE",
+        "When the weekly digest (周调度) goes out: day and time (default 'mon 08:30').",
+    ),
 }
+
+SMTP_SECURITY = ("none", "starttls", "ssl")
 
 
 def _default_data_dir(env: dict[str, str]) -> Path:
@@ -58,7 +90,21 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     workflow_dir: Path | None = None
     default_workflow: str = "investment"
+    calendar_file: Path | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_security: str = "none"
+    mail_from: str = "followup@localhost"
+    template_dir: Path | None = None
+    work_hours: tuple[time, time] = (time(8, 30), time(18, 0))
+    digest_schedule: tuple[int, time] = (0, time(8, 30))  # weekday (Monday 0), local time
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def maildir(self) -> Path:
+        return self.data_dir / "maildir"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -123,14 +169,83 @@ def load_settings(
         workflow_dir = Path(workflow_dir).expanduser()
         if not workflow_dir.is_dir():
             raise ConfigError(f"workflow dir {workflow_dir} is not a folder")
+    security = str(values.get("smtp_security") or "none").lower()
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"smtp security {security!r}; allowed: {', '.join(SMTP_SECURITY)}")
+    port = values.get("smtp_port")
+    if port is not None:
+        try:
+            port = int(port)
+        except ValueError:
+            raise ConfigError(f"smtp port {port!r} is not a number") from None
+        if not 0 < port < 65536:
+            raise ConfigError(f"smtp port {port} is out of range")
+    mail_from = str(values.get("mail_from") or "followup@localhost")
+    if any(c in mail_from for c in "\r\n"):
+        raise ConfigError("mail from must be one line")
     return Settings(
         data_dir=data_dir,
         database_url=str(database_url),
         timezone=timezone,
         workflow_dir=workflow_dir,
         default_workflow=str(values.get("default_workflow") or "investment"),
+        calendar_file=_existing_file(values.get("calendar_file"), "calendar file"),
+        smtp_host=values.get("smtp_host") or None,
+        smtp_port=port,
+        smtp_user=values.get("smtp_user") or None,
+        smtp_password=values.get("smtp_password") or None,
+        smtp_security=security,
+        mail_from=mail_from,
+        template_dir=_existing_dir(values.get("template_dir"), "template dir"),
+        work_hours=_hours(str(values.get("work_hours") or "08:30-18:00")),
+        digest_schedule=_weekly(str(values.get("digest_schedule") or "mon 08:30")),
         sources=sources,
     )
+
+
+def _existing_file(value: Any, what: str) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist")
+    return path
+
+
+def _existing_dir(value: Any, what: str) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"{what} {path} is not a folder")
+    return path
+
+
+def _clock(text: str, what: str) -> time:
+    try:
+        return time.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"bad {what} {text!r}: expected HH:MM") from None
+
+
+def _hours(text: str) -> tuple[time, time]:
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ConfigError(f"bad work hours {text!r}: expected HH:MM-HH:MM such as 08:30-18:00")
+    opening, closing = _clock(start, "work hours"), _clock(end, "work hours")
+    if not opening < closing:
+        raise ConfigError(f"bad work hours {text!r}: the start must be before the end")
+    return opening, closing
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekly(text: str) -> tuple[int, time]:
+    day, _, clock = text.strip().lower().partition(" ")
+    if day[:3] not in WEEKDAYS or not clock:
+        raise ConfigError(f"bad digest schedule {text!r}: expected a day and a time such as 'mon 08:30'")
+    return WEEKDAYS.index(day[:3]), _clock(clock, "digest schedule")
 
 
 def setting_names() -> list[str]:
