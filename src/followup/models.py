@@ -23,6 +23,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -167,6 +169,14 @@ class Project(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
+    # Escalation: a stage entry and a deadline version identify one ladder (an extension or a stage
+    # change starts a fresh one); the sweep looks only at projects whose next_escalation_at is due,
+    # through a partial index that holds only projects with something ahead of them.
+    stage_seq: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    deadline_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
     officer: Mapped[Official] = relationship(foreign_keys=[officer_id], lazy="joined")
     leader: Mapped[Official | None] = relationship(foreign_keys=[leader_id], lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
@@ -176,6 +186,12 @@ class Project(Base):
         Index("ix_projects_stage", "stage"),
         Index("ix_projects_unit_id", "unit_id"),
         Index("ix_projects_officer_id", "officer_id"),
+        Index(
+            "ix_projects_next_escalation_at",
+            "next_escalation_at",
+            sqlite_where=text("next_escalation_at IS NOT NULL"),
+            postgresql_where=text("next_escalation_at IS NOT NULL"),
+        ),
     )
 
 
@@ -201,3 +217,60 @@ class ProjectEvent(Base):
     by: Mapped[Official | None] = relationship(lazy="joined")
 
     __table_args__ = (Index("ix_project_events_project_id", "project_id", "id"),)
+
+
+class Notification(Base):
+    """The outbox: one row per notification owed to one official.
+
+    Identity (the unique index): project, stage entry, kind, round (deadline version or staleness
+    period or digest week), level, repeat number, recipient — queuing the same one twice does nothing.
+    Failures are data: attempts, next attempt, last error; after the retry budget, ``failed``.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), nullable=True)
+    stage_seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # deadline | stale | digest
+    round: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(20))
+    repeat_no: Mapped[int] = mapped_column(Integer)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))  # pending | sending | sent | failed | obsolete
+    attempts: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "project_id",
+            "stage_seq",
+            "kind",
+            "round",
+            "level",
+            "repeat_no",
+            "recipient_id",
+            name="uq_notifications_identity",
+        ),
+        Index(
+            "ix_notifications_pending",
+            "next_attempt_at",
+            sqlite_where=text("status IN ('pending', 'sending')"),
+            postgresql_where=text("status IN ('pending', 'sending')"),
+        ),
+        Index(
+            "uq_notifications_digest",
+            "recipient_id",
+            "round",
+            unique=True,
+            sqlite_where=text("kind = 'digest'"),
+            postgresql_where=text("kind = 'digest'"),
+        ),
+    )

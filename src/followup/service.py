@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +26,12 @@ from followup.errors import (
     UnknownProject,
     UnknownUnit,
 )
+from followup.escalation import Assessment, ProjectClock, assess
 from followup.fields import OFFICIAL_ROLES, PROJECT_FIELDS
 from followup.models import Official, OfficialRole, Project, ProjectEvent, Unit
 from followup.settings import Settings
-from followup.timeutil import as_utc, local_day, parse_day, show
-from followup.workdays import WorkCalendar
+from followup.timeutil import as_utc, local_day, parse_day, show, utcnow
+from followup.workdays import WorkCalendar, load_county_calendar
 from followup.workflow import (
     ON_HOLD,
     SIDE_STATES,
@@ -124,7 +125,9 @@ class ProjectView:
         return self.data[name]
 
     @classmethod
-    def from_row(cls, row: Project, workflow: Workflow, settings: Settings) -> ProjectView:
+    def from_row(
+        cls, row: Project, workflow: Workflow, settings: Settings, assessment: Assessment | None = None
+    ) -> ProjectView:
         zone = settings.zone
         data: dict[str, Any] = {
             "id": row.id,
@@ -151,6 +154,26 @@ class ProjectView:
                 "created_at": show(row.created_at, zone),
                 "updated_at": show(row.updated_at, zone),
                 "version": row.version,
+            }
+        )
+        stage = workflow.stages.get(row.stage)
+        basis = None
+        if row.deadline is not None and stage is not None:
+            contract = getattr(row, stage.contract_deadline) if stage.contract_deadline else None
+            if contract == row.deadline:
+                basis = "contract"
+            else:
+                basis = "extended" if row.deadline_version > 1 else "limit"
+        level = assessment.level if assessment else None
+        stale = assessment.stale_since if assessment else None
+        data.update(
+            {
+                "deadline_basis": basis,
+                "deadline_version": row.deadline_version,
+                "level": level.key if level else None,
+                "level_label": level.label if level else None,
+                "stale_since": stale.isoformat() if stale else None,
+                "next_escalation_at": show(row.next_escalation_at, zone),
             }
         )
         return cls(data)
@@ -231,7 +254,9 @@ class Followup:
         self.settings = settings
         self.store = store or Store(settings.database_url)
         self.workflows = WorkflowRegistry(settings.workflow_dir)
-        self.calendar = WorkCalendar()
+        self.calendar = (
+            load_county_calendar(settings.calendar_file) if settings.calendar_file else WorkCalendar()
+        )
 
     # ---- helpers
 
@@ -347,6 +372,33 @@ class Followup:
                 f"{what} {show(on, self.settings.zone)} is before the project's last "
                 f"change ({show(floor, self.settings.zone)})"
             )
+
+    # ---- the escalation clock
+
+    @staticmethod
+    def clock_of(project: Project) -> ProjectClock:
+        return ProjectClock(
+            workflow=project.workflow,
+            stage=project.stage,
+            deadline=project.deadline,
+            deadline_version=project.deadline_version,
+            stage_seq=project.stage_seq,
+            last_activity_at=project.last_activity_at,
+        )
+
+    def assess(self, project: Project, workflow: Workflow, now: datetime) -> Assessment:
+        return assess(workflow, self.clock_of(project), now, self.calendar, self.settings.zone)
+
+    def _reschedule(self, project: Project, workflow: Workflow, now: datetime) -> Assessment:
+        """Whenever a project changes: its level, and when the sweep must next look at it
+        (now, if it owes something now: queuing is idempotent, so one look too many costs nothing)."""
+        assessment = self.assess(project, workflow, now)
+        project.level = assessment.level.key if assessment.level else None
+        project.next_escalation_at = now if assessment.owed else assessment.next_at
+        return assessment
+
+    def _view(self, project: Project, workflow: Workflow, now: datetime) -> ProjectView:
+        return ProjectView.from_row(project, workflow, self.settings, self.assess(project, workflow, now))
 
     # ---- units
 
@@ -622,12 +674,15 @@ class Followup:
                 last_activity_at=since,
                 created_at=now,
                 updated_at=now,
+                stage_seq=1,
+                deadline_version=1,
             )
             for key, value in values.items():
                 setattr(project, key, value)
             project.deadline = self.deadline_for(
                 workflow, stage, local_day(since, self.settings.zone), values
             )
+            self._reschedule(project, workflow, now)
             session.add(project)
             session.flush()
             actor = self._official(session, by) if by else None
@@ -642,14 +697,16 @@ class Followup:
                 changes={k: _json_value(v.key if isinstance(v, Official) else v) for k, v in values.items()}
                 or None,
             )
-            return ProjectView.from_row(project, workflow, self.settings)
+            return self._view(project, workflow, now)
 
-    def get_project(self, project_id: int) -> ProjectView:
+    def get_project(self, project_id: int, now: datetime | None = None) -> ProjectView:
+        """A project with its ladder level as of ``now`` (default: the real time)."""
         with self.store.reading() as session:
             row = self._project(session, project_id)
-            return ProjectView.from_row(row, self.workflows.get(row.workflow), self.settings)
+            return self._view(row, self.workflows.get(row.workflow), now or utcnow())
 
-    def list_projects(self, filters: ProjectFilter) -> list[ProjectView]:
+    def list_projects(self, filters: ProjectFilter, now: datetime | None = None) -> list[ProjectView]:
+        now = now or utcnow()
         with self.store.reading() as session:
             query = select(Project).order_by(Project.id)
             if filters.stage:
@@ -677,7 +734,7 @@ class Followup:
                 }
                 if filters.stage not in known:
                     raise InvalidInput(f"unknown stage {filters.stage!r}; stages: {', '.join(sorted(known))}")
-            return [ProjectView.from_row(r, self.workflows.get(r.workflow), self.settings) for r in rows]
+            return [self._view(r, self.workflows.get(r.workflow), now) for r in rows]
 
     def edit_project(
         self, project_id: int, data: ProjectInput, *, by: str | None, note: str | None, now: datetime
@@ -740,10 +797,12 @@ class Followup:
                 if new_deadline != project.deadline:
                     changes["deadline"] = [_json_value(project.deadline), _json_value(new_deadline)]
                     project.deadline = new_deadline
+                    project.deadline_version += 1  # a new deadline starts a fresh ladder
             project.updated_at = now
+            self._reschedule(project, workflow, now)
             self._event(session, project, "edit", at=now, now=now, by=actor, note=note, changes=changes)
             session.flush()
-            return ProjectView.from_row(project, workflow, self.settings)
+            return self._view(project, workflow, now)
 
     def advance(
         self,
@@ -806,8 +865,10 @@ class Followup:
                 project.deadline = self.deadline_for(workflow, target, day, self._current_values(project))
             project.stage = target
             project.stage_since = on
+            project.stage_seq += 1  # every move starts a fresh ladder
             project.last_activity_at = max(as_utc(project.last_activity_at), on)
             project.updated_at = now
+            self._reschedule(project, workflow, now)
             extra = {"until": until.isoformat()} if until else {}
             self._event(
                 session,
@@ -822,7 +883,7 @@ class Followup:
                 changes={**changes, **extra} or None,
             )
             session.flush()
-            return ProjectView.from_row(project, workflow, self.settings)
+            return self._view(project, workflow, now)
 
     def _resumed_deadline(self, workflow: Workflow, project: Project, day: date) -> date | None:
         """The clock paused while on hold: push the old deadline back by the time spent on hold,
@@ -835,8 +896,6 @@ class Followup:
         if stage.limit.unit == "working_days":
             paused = self.calendar.working_days_between(held_day, day)
             return self.calendar.add_working_days(old, paused)
-        from datetime import timedelta
-
         return old + timedelta(days=(day - held_day).days)
 
     def log(
@@ -854,6 +913,7 @@ class Followup:
             if on > as_utc(project.last_activity_at):
                 project.last_activity_at = on
             project.updated_at = now
+            self._reschedule(project, self.workflows.get(project.workflow), now)
             event = ProjectEvent(
                 project_id=project.id,
                 kind="followup",
@@ -868,6 +928,47 @@ class Followup:
             session.flush()
             event.by = actor
             return EventView.from_row(event, self.settings)
+
+    def extend(self, project_id: int, *, days: int, by: str, reason: str, now: datetime) -> ProjectView:
+        """Move a project's deadline ``days`` calendar days later (延期). Only its leader in charge,
+        the supervision office or a principal leader may approve; the extension starts a fresh ladder."""
+        reason = validate.note(reason, "reason")
+        if not 0 < days <= 3650:
+            raise InvalidInput(f"bad --days {days}: expected 1 to 3650 calendar days")
+        with self.store.transaction() as session:
+            project = self._project(session, project_id, lock=True)
+            workflow = self.workflows.get(project.workflow)
+            approver = self._official(session, by, what="--by official")
+            if project.deadline is None:
+                raise InvalidInput(
+                    f"project {project_id} has no running deadline ({workflow.label_of(project.stage)})"
+                )
+            allowed = project.leader_id == approver.id or {"supervision", "principal"} & set(approver.roles)
+            if not allowed:
+                raise InvalidInput(
+                    f"{by!r} may not extend project {project_id}: only its leader in charge "
+                    f"({project.leader.key if project.leader else 'none set'}), the supervision office "
+                    f"or a principal leader may"
+                )
+            old = project.deadline
+            project.deadline = old + timedelta(days=days)
+            project.deadline_version += 1
+            project.updated_at = now
+            self._reschedule(project, workflow, now)
+            self._event(
+                session,
+                project,
+                "extend",
+                at=now,
+                now=now,
+                by=approver,
+                from_stage=project.stage,
+                to_stage=project.stage,
+                note=reason,
+                changes={"deadline": [old.isoformat(), project.deadline.isoformat()]},
+            )
+            session.flush()
+            return self._view(project, workflow, now)
 
     def history(self, project_id: int) -> list[EventView]:
         with self.store.reading() as session:

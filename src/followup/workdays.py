@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
+from pathlib import Path
 
 import chinese_calendar
 
@@ -31,6 +32,10 @@ class WorkCalendar:
         self._workdays = frozenset(county_workdays)
         self._county_years = frozenset(county_years)
         self.uncovered_years: set[int] = set()
+
+    def covers(self, year: int) -> bool:
+        """Whether ``year`` is counted from real data (the package or the county's file)."""
+        return year in self._county_years or covered_by_package(year)
 
     def is_workday(self, day: date) -> bool:
         if day in self._workdays:
@@ -70,3 +75,60 @@ class WorkCalendar:
             if self.is_workday(day):
                 count += 1
         return count
+
+
+def covered_by_package(year: int) -> bool:
+    """Whether chinesecalendar knows ``year``'s holidays and make-up days."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def load_county_calendar(path: Path) -> WorkCalendar:
+    """A calendar with a county's own declarations (for years the package does not know yet).
+
+    The file (YAML) lists, per year, the holidays and the make-up working days the State Council
+    published; a declared year is then counted from it, weekends included::
+
+        2027:
+          holidays: [2027-01-01, {from: 2027-02-06, to: 2027-02-13}]
+          workdays: [2027-02-14, 2027-02-20]
+    """
+    import yaml
+
+    from followup.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"calendar file {path}: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"calendar file {path}: expected years as keys, e.g. 2027: {{holidays: [...]}}")
+    holidays: set[date] = set()
+    workdays: set[date] = set()
+    years: set[int] = set()
+
+    def days(value: object, where: str) -> list[date]:
+        if isinstance(value, date):
+            return [value]
+        if isinstance(value, dict) and set(value) == {"from", "to"}:
+            start, end = value["from"], value["to"]
+            if isinstance(start, date) and isinstance(end, date) and start <= end:
+                return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        raise ConfigError(
+            f"calendar file {path}: {where}: expected a date (2027-01-01) or {{from: D, to: D}}"
+        )
+
+    for year, entry in data.items():
+        if not isinstance(year, int) or not isinstance(entry, dict) or set(entry) - {"holidays", "workdays"}:
+            raise ConfigError(f"calendar file {path}: {year}: expected holidays: [...] and workdays: [...]")
+        years.add(year)
+        for key, target in (("holidays", holidays), ("workdays", workdays)):
+            for i, item in enumerate(entry.get(key) or []):
+                for day in days(item, f"{year}.{key}[{i}]"):
+                    if day.year != year:
+                        raise ConfigError(f"calendar file {path}: {year}.{key}[{i}]: {day} is not in {year}")
+                    target.add(day)
+    return WorkCalendar(county_holidays=holidays, county_workdays=workdays, county_years=years)

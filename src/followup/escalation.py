@@ -1,0 +1,154 @@
+"""The warning ladder as a pure function of a project's state and ``now``.
+
+Nothing here touches the database: :func:`assess` says which ladder level a project has reached,
+which notifications it owes right now (each with the identity that makes queuing it idempotent),
+and when it next needs a look. The sweep (``followup.outbox``) stores that time on the project so
+that it never has to scan every project.
+
+Rules:
+- Level *i* is reached at the start of day ``deadline + at_i`` in the configured zone (``at`` may be
+  negative, counted in the level's own unit: working days follow China's calendar).
+- Only the highest level reached is owed (after downtime nobody gets the levels that were skipped);
+  a level with ``repeat`` is owed again every interval until the next level is reached.
+- Staleness: no follow-up record and no stage change for the stage's staleness limit raises a
+  ``stale`` warning (case officer and unit head), again every further limit of silence.
+- On hold, terminated and final stages owe nothing; their clock is stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from followup.timeutil import as_utc, local_day, start_of_day
+from followup.workdays import WorkCalendar
+from followup.workflow import Level, Limit, Workflow
+
+STALE_LEVEL = "stale"
+STALE_ROLES = ("case_officer", "unit_head")
+MAX_REPEATS = 1000  # a guard against a pathological repeat interval, never reached in practice
+
+
+@dataclass(frozen=True)
+class ProjectClock:
+    """What the ladder needs to know about a project."""
+
+    workflow: str
+    stage: str
+    deadline: date | None
+    deadline_version: int
+    stage_seq: int
+    last_activity_at: datetime
+
+
+@dataclass(frozen=True)
+class Owed:
+    """One notification owed now (before resolving roles to people)."""
+
+    kind: str  # "deadline" | "stale"
+    round: str
+    level: str
+    repeat_no: int
+    roles: tuple[str, ...]
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: Level | None  # the deadline ladder level reached, if any
+    stale_since: date | None  # the day the project became stale, if it is
+    owed: tuple[Owed, ...]
+    next_at: datetime | None  # when something next changes (UTC); None: nothing ahead
+
+
+def _repeats(
+    start: date, interval: Limit, until: date | None, today: date, calendar: WorkCalendar
+) -> tuple[int, date | None]:
+    """How many repeats of ``interval`` after ``start`` have come by ``today`` (before ``until``),
+    and the day of the next one (None if it would fall on or after ``until``)."""
+    count, day = 0, start
+    while count < MAX_REPEATS:
+        following = interval.apply(day, calendar)
+        if until is not None and following >= until:
+            return count, None
+        if following > today:
+            return count, following
+        count, day = count + 1, following
+    return count, None
+
+
+def assess(
+    workflow: Workflow, clock: ProjectClock, now: datetime, calendar: WorkCalendar, zone: ZoneInfo
+) -> Assessment:
+    """The ladder level reached at ``now``, the notifications owed, and the next time to look."""
+    stage = workflow.stages.get(clock.stage)
+    if stage is None or stage.final:
+        return Assessment(None, None, (), None)
+    today = local_day(now, zone)
+    owed: list[Owed] = []
+    upcoming: list[date] = []
+
+    reached: Level | None = None
+    if clock.deadline is not None:
+        ladder = workflow.ladder_for(stage.key)
+        days = [level.at.apply(clock.deadline, calendar) for level in ladder]
+        current = -1
+        for i, day in enumerate(days):
+            if day <= today:
+                current = i
+            else:
+                upcoming.append(day)
+                break
+        if current >= 0:
+            reached = ladder[current]
+            repeat_no = 0
+            if reached.repeat is not None:
+                ceiling = days[current + 1] if current + 1 < len(days) else None
+                repeat_no, next_repeat = _repeats(days[current], reached.repeat, ceiling, today, calendar)
+                if next_repeat is not None:
+                    upcoming.append(next_repeat)
+            due_day = _nth(days[current], reached.repeat, repeat_no, calendar)
+            owed.append(
+                Owed(
+                    "deadline",
+                    f"d{clock.deadline_version}",
+                    reached.key,
+                    repeat_no,
+                    reached.notify,
+                    start_of_day(due_day, zone),
+                )
+            )
+
+    stale_since: date | None = None
+    if stage.staleness is not None:
+        quiet_from = local_day(clock.last_activity_at, zone)
+        first = stage.staleness.apply(quiet_from, calendar)
+        if first <= today:
+            stale_since = first
+            repeat_no, next_repeat = _repeats(first, stage.staleness, None, today, calendar)
+            if next_repeat is not None:
+                upcoming.append(next_repeat)
+            stamp = as_utc(clock.last_activity_at).strftime("%Y%m%dT%H%M%S")
+            owed.append(
+                Owed(
+                    "stale",
+                    f"s{stamp}",
+                    STALE_LEVEL,
+                    repeat_no,
+                    STALE_ROLES,
+                    start_of_day(_nth(first, stage.staleness, repeat_no, calendar), zone),
+                )
+            )
+        else:
+            upcoming.append(first)
+
+    next_at = start_of_day(min(upcoming), zone) if upcoming else None
+    return Assessment(reached, stale_since, tuple(owed), next_at)
+
+
+def _nth(start: date, interval: Limit | None, count: int, calendar: WorkCalendar) -> date:
+    day = start
+    for _ in range(count if interval else 0):
+        day = interval.apply(day, calendar)  # type: ignore[union-attr]
+    return day
