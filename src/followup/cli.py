@@ -550,6 +550,7 @@ def project_add(
 @click.option("--workflow")
 @click.option("--all", "include_ended", is_flag=True, help="Include terminated projects.")
 @json_option
+@now_option
 @pass_ctx
 def project_list(
     c: Context,
@@ -561,6 +562,7 @@ def project_list(
     workflow: str | None,
     include_ended: bool,
     as_json: bool,
+    now: str | None,
 ) -> None:
     """List projects (terminated ones only with --all or --stage terminated)."""
     from followup.service import ProjectFilter
@@ -574,13 +576,14 @@ def project_list(
             chain=chain,
             workflow=workflow,
             include_ended=include_ended,
-        )
+        ),
+        c.now(now),
     )
     if as_json:
         emit_json([r.to_dict() for r in rows])
         return
     table(
-        ["id", "项目名称", "阶段", "自", "截止", "责任单位", "责任人", "包联领导", "金额(万元)"],
+        ["id", "项目名称", "阶段", "自", "截止", "预警", "责任单位", "责任人", "包联领导", "金额(万元)"],
         [
             [
                 r["id"],
@@ -588,6 +591,7 @@ def project_list(
                 r["stage_label"],
                 (r["stage_since"] or "")[:10],
                 r["deadline"] or "",
+                (r["level_label"] or "") + (" 跟进超时" if r["stale_since"] else ""),
                 r["unit"]["name"],
                 r["officer"]["name"],
                 (r["leader"] or {}).get("name", ""),
@@ -602,18 +606,25 @@ def project_list(
 @project.command("show")
 @click.argument("project_id", type=int)
 @json_option
+@now_option
 @pass_ctx
-def project_show(c: Context, project_id: int, as_json: bool) -> None:
-    """Show every field of a project, its stage and since when, and its deadline."""
-    view = c.app.get_project(project_id)
+def project_show(c: Context, project_id: int, as_json: bool, now: str | None) -> None:
+    """Show every field of a project, its stage and since when, its deadline and warning level."""
+    view = c.app.get_project(project_id, c.now(now))
     if as_json:
         emit_json(view.to_dict())
         return
     d = view.to_dict()
-    zone = c.settings.zone
     click.echo(f"[{d['id']}] {d['name']}")
     click.echo(f"  阶段: {d['stage_label']} ({d['stage']}) 自 {d['stage_since']}")
-    click.echo(f"  截止: {d['deadline'] or '—'}")
+    basis = {"contract": "合同约定", "extended": "已延期", "limit": "阶段时限"}.get(
+        d["deadline_basis"] or "", ""
+    )
+    click.echo(f"  截止: {d['deadline'] or '—'}" + (f"（{basis}）" if basis else ""))
+    if d["level"]:
+        click.echo(f"  预警: {d['level_label']} ({d['level']})")
+    if d["stale_since"]:
+        click.echo(f"  跟进超时: 自 {d['stale_since']} 起无跟进记录")
     if d["held_stage"]:
         click.echo(
             f"  暂缓: 自 {d['held_stage']} 阶段, 预计 {d['hold_until']} 恢复; 原因: {d['hold_reason']}"
@@ -630,7 +641,6 @@ def project_show(c: Context, project_id: int, as_json: bool) -> None:
         if name != "leader" and d.get(name) is not None:
             click.echo(f"  {spec.label}: {d[name]}")
     click.echo(f"  最近跟进: {d['last_activity_at']}; version {d['version']}")
-    del zone
 
 
 @project.command("edit")
@@ -828,6 +838,159 @@ def history(c: Context, project_id: int, as_json: bool) -> None:
             detail = f"{detail} [{shown}]" if detail else f"[{shown}]"
         rows.append([e.id, at, e.kind, (e.by or {}).get("name", ""), move, detail.replace("\n", " ")])
     table(["#", "时间", "类型", "记录人", "阶段", "内容"], rows)
+
+
+@cli.command()
+@click.argument("project_id", type=int)
+@click.option("--days", type=int, required=True, help="Calendar days to add to the current deadline.")
+@click.option(
+    "--by",
+    required=True,
+    metavar="OFFICIAL",
+    help="The approver: leader in charge, supervision or principal.",
+)
+@click.option("--reason", required=True, help="Why (recorded).")
+@now_option
+@pass_ctx
+def extend(c: Context, project_id: int, days: int, by: str, reason: str, now: str | None) -> None:
+    """Move a project's deadline later (延期); starts a fresh warning ladder."""
+    view = c.app.extend(project_id, days=days, by=by, reason=reason, now=c.now(now))
+    click.echo(f"project {view.id} deadline now {view['deadline']}")
+
+
+# --------------------------------------------------------------------------- escalation
+
+
+@cli.command()
+@now_option
+@click.option("--dry-run", is_flag=True, help="Show what would be queued; write nothing.")
+@json_option
+@pass_ctx
+def sweep(c: Context, now: str | None, dry_run: bool, as_json: bool) -> None:
+    """Queue the warnings every due project owes (idempotent: a second run queues nothing)."""
+    from followup.outbox import sweep as run_sweep
+
+    result = run_sweep(c.app, c.now(now), dry_run=dry_run)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    if dry_run:
+        for item in result.planned:
+            click.echo(
+                f"would queue: project {item['project_id']} {item['kind']} {item['level']}"
+                f" #{item['repeat_no']} → official {item['recipient_id']} ({item['role']})"
+            )
+    click.echo(f"{result.looked_at} projects due, {result.queued} notifications queued")
+
+
+@cli.command()
+@now_option
+@click.option(
+    "--any-time", is_flag=True, help="Send even outside working days and hours (a demo, an urgent run)."
+)
+@json_option
+@pass_ctx
+def send(c: Context, now: str | None, any_time: bool, as_json: bool) -> None:
+    """Deliver queued notifications: SMTP if FOLLOWUP_SMTP_HOST is set, else the local maildir."""
+    from followup.outbox import send as run_send
+
+    result = run_send(c.app, c.now(now), ignore_hours=any_time)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    if result.skipped_reason:
+        click.echo(f"nothing sent: {result.skipped_reason} (waiting; --any-time overrides)")
+        return
+    where = c.settings.smtp_host or str(c.settings.maildir)
+    click.echo(
+        f"{result.messages} messages ({result.sent} notifications) delivered to {where}; "
+        f"{result.retried} to retry, {result.failed} failed, {result.obsolete} obsolete"
+    )
+
+
+@cli.command()
+@now_option
+@pass_ctx
+def digest(c: Context, now: str | None) -> None:
+    """Queue this week's digest (周调度) for every official with projects, once the schedule has come."""
+    from followup.outbox import digest_round, queue_digests
+
+    queued = queue_digests(c.app, c.now(now))
+    round_, due = digest_round(c.app, c.now(now))
+    click.echo(f"{queued} digests queued for {round_} (due {due.strftime('%Y-%m-%d %H:%M')})")
+
+
+@cli.command()
+@click.option("--status", "status_", type=click.Choice(["pending", "sending", "sent", "failed", "obsolete"]))
+@click.option("--limit", default=200, show_default=True, help="At most this many (the newest).")
+@json_option
+@pass_ctx
+def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
+    """List queued and delivered notifications."""
+    from followup.outbox import list_outbox
+
+    rows = [r.to_dict() for r in list_outbox(c.app, status=status_, limit=limit)]
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        ["id", "项目", "类型", "级别", "收件人", "状态", "尝试", "下次尝试", "错误"],
+        [
+            [
+                r["id"],
+                r["project_id"] or "",
+                r["kind"],
+                f"{r['level']}#{r['repeat_no']}",
+                f"{r['recipient']['name']} <{r['recipient']['email']}>",
+                r["status"],
+                r["attempts"],
+                (r["next_attempt_at"] or "")[:16] if r["status"] == "pending" else "",
+                (r["last_error"] or "")[:40],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@cli.command()
+@now_option
+@json_option
+@pass_ctx
+def status(c: Context, now: str | None, as_json: bool) -> None:
+    """The board: green/blue/yellow/red/top by unit, and warnings about the system itself."""
+    from followup.outbox import LIGHT_LABELS, LIGHTS, status_board
+
+    board = status_board(c.app, c.now(now))
+    if as_json:
+        emit_json(board.to_dict())
+        return
+    headers = ["单位", *(LIGHT_LABELS[k] for k in LIGHTS), "跟进超时", "暂缓"]
+    rows = [[u["name"], *(u[k] for k in LIGHTS), u["stale"], u["on_hold"]] for u in board.units]
+    rows.append(["合计", *(board.totals[k] for k in LIGHTS), board.totals["stale"], board.totals["on_hold"]])
+    click.echo(f"项目预警看板 {board.now}")
+    table(headers, rows)
+    for warning in board.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--now",
+    "start",
+    envvar="FOLLOWUP_NOW",
+    metavar="TIME",
+    help="Start the daemon's clock at this time (it then runs at real speed). Env: FOLLOWUP_NOW.",
+)
+@click.option("--sweep-every", default=300, show_default=True, help="Seconds between sweeps.")
+@click.option("--send-every", default=60, show_default=True, help="Seconds between deliveries.")
+@pass_ctx
+def daemon(c: Context, start: str | None, sweep_every: int, send_every: int) -> None:
+    """Run sweep, send and the weekly digest on a schedule, in the foreground, until SIGTERM."""
+    from followup.daemon import run
+
+    if sweep_every < 1 or send_every < 1:
+        raise InvalidInput("--sweep-every and --send-every must be at least 1 second")
+    run(c.app, start=c.instant(start, "--now"), sweep_every=sweep_every, send_every=send_every)
 
 
 @cli.command()
