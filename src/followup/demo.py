@@ -141,12 +141,18 @@ def seed(app: Followup, *, now: datetime, projects: int = 30) -> dict[str, int]:
             view = app.add_project(data, stage=stage, since=since, by="chenjing", now=since)
             made += 1
             officer = OFFICERS[unit]
-            # A few follow-up records, the latest one some days ago.
+            # A few follow-up records; most projects were followed up in the last few days, some
+            # were left alone (those are the ones the staleness warning is for).
             when = since
+            dates = []
             for _ in range(rng.randint(0, 3)):
                 when = when + timedelta(days=rng.randint(3, 20))
-                if when >= now:
-                    break
+                if when < now:
+                    dates.append(when)
+            recent = now - timedelta(days=rng.randint(1, 4), hours=rng.randint(0, 6))
+            if rng.random() < 0.7 and recent > since and (not dates or recent > dates[-1]):
+                dates.append(recent)
+            for when in dates:
                 app.log(
                     view.id,
                     by=officer,

@@ -277,7 +277,7 @@ def send(app: Followup, now: datetime, *, ignore_hours: bool = False) -> SendRes
         return result
     pending = {letter.message.message_id: letter for letter in letters}
     try:
-        with transport_for(app.settings) as transport:
+        with transport_for(app.settings, now=now) as transport:
             for key, letter in list(pending.items()):
                 try:
                     transport.send(letter.message)
