@@ -79,3 +79,14 @@ def render(kind: str, context: Mapping[str, Any], settings: Settings) -> tuple[s
     text = _render_one(env, f"{kind}.txt.j2", context).strip() + "\n"
     html = _render_one(env, f"{kind}.html.j2", context).strip() + "\n"
     return subject, text, html
+
+
+def has_kind(kind: str, settings: Settings) -> bool:
+    """Whether templates exist for ``kind`` (a county may add some for its own ladder levels)."""
+    if not _KIND_RE.match(kind):
+        return False
+    try:
+        environment(settings.template_dir).get_template(f"{kind}.subject.j2")
+    except jinja2.TemplateNotFound:
+        return False
+    return True

@@ -55,7 +55,7 @@ def _key(ids: Sequence[int]) -> str:
 
 def build_messages(app: Followup, ids: Sequence[int], now: datetime) -> tuple[list[Letter], list[int]]:
     """Messages for the claimed notifications ``ids`` (one per recipient and kind), and the obsolete ids."""
-    from followup.compose import render
+    from followup.compose import has_kind, render
 
     zone = app.settings.zone
     local_now = as_utc(now).astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -131,7 +131,10 @@ def build_messages(app: Followup, ids: Sequence[int], now: datetime) -> tuple[li
         elif len(items) == 1:
             context = items[0][1]
             level = context["level"]["key"]
-            template = "stale" if level == STALE_LEVEL else (level if level in SHIPPED_LEVELS else "yellow")
+            # A county's own ladder level uses its own templates when it ships them, else the 黄灯 ones
+            # (the subject still carries the level's own label).
+            known = level in SHIPPED_LEVELS or has_kind(level, app.settings)
+            template = "stale" if level == STALE_LEVEL else (level if known else "yellow")
         else:
             template = "several"
             context = {
