@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from followup.timeutil import as_utc, local_day, start_of_day
@@ -40,6 +41,27 @@ class ProjectClock:
     deadline_version: int
     stage_seq: int
     last_activity_at: datetime
+
+    #: the project columns a clock is made of (a row, an ORM object or a Core row will do)
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "workflow",
+        "stage",
+        "deadline",
+        "deadline_version",
+        "stage_seq",
+        "last_activity_at",
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> ProjectClock:
+        return cls(
+            workflow=row.workflow,
+            stage=row.stage,
+            deadline=row.deadline,
+            deadline_version=row.deadline_version,
+            stage_seq=row.stage_seq,
+            last_activity_at=as_utc(row.last_activity_at),
+        )
 
 
 @dataclass(frozen=True)

@@ -251,14 +251,7 @@ def _digest_context(app: Followup, session: Any, person: Official, now: datetime
             continue
         assessment = assess(
             workflow,
-            ProjectClock(
-                project.workflow,
-                project.stage,
-                project.deadline,
-                project.deadline_version,
-                project.stage_seq,
-                as_utc(project.last_activity_at),
-            ),
+            ProjectClock.from_row(project),
             now,
             app.calendar,
             zone,

@@ -111,12 +111,7 @@ def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult
         due = conn.execute(
             select(
                 P.c.id,
-                P.c.workflow,
-                P.c.stage,
-                P.c.deadline,
-                P.c.deadline_version,
-                P.c.stage_seq,
-                P.c.last_activity_at,
+                *(P.c[name] for name in ProjectClock.COLUMNS),
                 P.c.officer_id,
                 P.c.unit_id,
                 P.c.leader_id,
@@ -131,9 +126,7 @@ def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult
         looks: list[dict[str, Any]] = []
         for p in due:
             workflow = app.workflows.get(p.workflow)
-            clock = ProjectClock(
-                p.workflow, p.stage, p.deadline, p.deadline_version, p.stage_seq, as_utc(p.last_activity_at)
-            )
+            clock = ProjectClock.from_row(p)
             assessment = assess(workflow, clock, now, app.calendar, zone)
             for owed in assessment.owed:
                 for role, person in org.resolve(owed.roles, p.officer_id, p.unit_id, p.leader_id):
@@ -483,12 +476,7 @@ def status_board(app: Followup, now: datetime) -> StatusBoard:
         conn = session.connection()
         rows = conn.execute(
             select(
-                P.c.workflow,
-                P.c.stage,
-                P.c.deadline,
-                P.c.deadline_version,
-                P.c.stage_seq,
-                P.c.last_activity_at,
+                *(P.c[name] for name in ProjectClock.COLUMNS),
                 Unit.key,
                 Unit.name,
             )
@@ -507,14 +495,7 @@ def status_board(app: Followup, now: datetime) -> StatusBoard:
                 continue
             assessment = assess(
                 workflow,
-                ProjectClock(
-                    row.workflow,
-                    row.stage,
-                    row.deadline,
-                    row.deadline_version,
-                    row.stage_seq,
-                    as_utc(row.last_activity_at),
-                ),
+                ProjectClock.from_row(row),
                 now,
                 app.calendar,
                 zone,

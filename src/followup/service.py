@@ -377,14 +377,7 @@ class Followup:
 
     @staticmethod
     def clock_of(project: Project) -> ProjectClock:
-        return ProjectClock(
-            workflow=project.workflow,
-            stage=project.stage,
-            deadline=project.deadline,
-            deadline_version=project.deadline_version,
-            stage_seq=project.stage_seq,
-            last_activity_at=project.last_activity_at,
-        )
+        return ProjectClock.from_row(project)
 
     def assess(self, project: Project, workflow: Workflow, now: datetime) -> Assessment:
         return assess(workflow, self.clock_of(project), now, self.calendar, self.settings.zone)
