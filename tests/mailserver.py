@@ -2,8 +2,9 @@
 
 It records every message (raw bytes, parsed with ``email.policy.default``, and the envelope), counts TCP
 sessions and logins, and can be told to refuse a recipient (``refuse[address] = "550 ..."``, or a 4xx
-reply), to refuse the sender, or be stopped and started again on the same port. Optionally it offers
-STARTTLS or implicit TLS with a throw-away self-signed certificate (``tls_files``).
+reply), to refuse the sender, to wait ``delay`` seconds between recording a message and acknowledging it
+(a client killed then has a message in flight), or be stopped and started again on the same port.
+Optionally it offers STARTTLS or implicit TLS with a throw-away self-signed certificate (``tls_files``).
 
 Use it by importing the fixtures explicitly (the Python names end in ``_fixture`` so that a test's
 ``smtp_server`` parameter does not shadow the import, which ruff would report as F811)::
@@ -14,6 +15,7 @@ Use it by importing the fixtures explicitly (the Python names end in ``_fixture`
 
 from __future__ import annotations
 
+import asyncio
 import email
 import logging
 import socket
@@ -83,6 +85,9 @@ class _Handler:
             self.server.messages.append(
                 Received(str(envelope.mail_from), list(envelope.rcpt_tos), raw, parsed, login)
             )
+            delay = self.server.delay
+        if delay:  # the message is taken but not yet acknowledged: a client killed now never hears "250"
+            await asyncio.sleep(delay)
         return "250 Message accepted"
 
 
@@ -108,6 +113,7 @@ class MailServer:
     logins: list[tuple[str, str]] = field(default_factory=list)  # (login, password) of each AUTH
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply such as "550 5.1.1 no"
     refuse_sender: str | None = None
+    delay: float = 0.0  # seconds between taking a message's data and acknowledging it
     tls: str = "none"  # none | starttls | ssl
     tls_files: tuple[Path, Path] | None = None  # (certificate, key)
     lock: threading.Lock = field(default_factory=threading.Lock)

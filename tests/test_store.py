@@ -216,3 +216,17 @@ def test_a_stale_write_is_refused_not_lost(in_talks: Followup) -> None:
         stale.stage = "signing"
     project = in_talks.get_project(1)
     assert (project["stage"], project["version"]) == ("lead", 2)
+
+
+def test_the_escalation_indexes_are_partial(app: Followup) -> None:
+    """Declared in migration 0002 (not in the models): only pending rows, one digest per week."""
+    engine = create_engine(normalise_url(app.settings.database_url))
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            found = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index'")).all())
+        else:
+            found = dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes")).all())
+    engine.dispose()
+    assert "next_escalation_at IS NOT NULL" in found["ix_projects_next_escalation_at"].split("WHERE", 1)[1]
+    assert "pending" in found["ix_notifications_pending"].split("WHERE", 1)[1]
+    assert "digest" in found["uq_notifications_digest"].split("WHERE", 1)[1]

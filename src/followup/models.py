@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -186,12 +185,9 @@ class Project(Base):
         Index("ix_projects_stage", "stage"),
         Index("ix_projects_unit_id", "unit_id"),
         Index("ix_projects_officer_id", "officer_id"),
-        Index(
-            "ix_projects_next_escalation_at",
-            "next_escalation_at",
-            sqlite_where=text("next_escalation_at IS NOT NULL"),
-            postgresql_where=text("next_escalation_at IS NOT NULL"),
-        ),
+        # Partial (WHERE next_escalation_at IS NOT NULL) in migration 0002. The WHERE is not declared
+        # here: dialect-specific index options make SQLAlchemy import both dialects on every CLI call.
+        Index("ix_projects_next_escalation_at", "next_escalation_at"),
     )
 
 
@@ -259,18 +255,7 @@ class Notification(Base):
             "recipient_id",
             name="uq_notifications_identity",
         ),
-        Index(
-            "ix_notifications_pending",
-            "next_attempt_at",
-            sqlite_where=text("status IN ('pending', 'sending')"),
-            postgresql_where=text("status IN ('pending', 'sending')"),
-        ),
-        Index(
-            "uq_notifications_digest",
-            "recipient_id",
-            "round",
-            unique=True,
-            sqlite_where=text("kind = 'digest'"),
-            postgresql_where=text("kind = 'digest'"),
-        ),
+        # Both partial, in migration 0002: pending rows only; one digest per recipient and week.
+        Index("ix_notifications_pending", "next_attempt_at"),
+        Index("uq_notifications_digest", "recipient_id", "round", unique=True),
     )
