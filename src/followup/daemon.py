@@ -90,7 +90,13 @@ def run(app: Followup, *, start: datetime | None, sweep_every: int, send_every: 
         _guarded("digest", lambda: queue_digests(app, clock())), id="digest-catch-up", next_run_time=first
     )
 
+    stopping: list[int] = []
+
     def stop(signum: int, _frame: FrameType | None) -> None:
+        if stopping:  # a second signal while the batch finishes: shutting down again would raise
+            log.info("signal %s: already stopping after the current batch", signal.Signals(signum).name)
+            return
+        stopping.append(signum)
         log.info("signal %s: stopping after the current batch", signal.Signals(signum).name)
         scheduler.shutdown(wait=True)
 

@@ -11,6 +11,7 @@ backoff, last error, and a final ``failed`` after the retry budget.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -269,9 +270,14 @@ def send(app: Followup, now: datetime, *, ignore_hours: bool = False) -> SendRes
     if not letters:
         return result
     pending = {letter.message.message_id: letter for letter in letters}
+    started = last_renewal = time.monotonic()
     try:
         with transport_for(app.settings, now=now) as transport:
             for key, letter in list(pending.items()):
+                if time.monotonic() - last_renewal > CLAIM_LEASE.total_seconds() / 4:
+                    # a long batch keeps its claim, so another sender never takes rows still in hand
+                    last_renewal = time.monotonic()
+                    _renew_claim(app, pending, now + timedelta(seconds=last_renewal - started))
                 try:
                     transport.send(letter.message)
                 except DeliveryError as exc:
@@ -289,6 +295,14 @@ def send(app: Followup, now: datetime, *, ignore_hours: bool = False) -> SendRes
             _record_failure(app, letter.ids, now, str(exc), permanent=False, result=result)
         log.warning("delivery interrupted: %s; %d messages wait for a retry", exc, len(pending))
     return result
+
+
+def _renew_claim(app: Followup, pending: dict[str, Any], at: datetime) -> None:
+    ids = [i for letter in pending.values() for i in letter.ids]
+    with app.store.transaction() as session:
+        session.connection().execute(
+            update(N).where(N.c.id.in_(ids), N.c.status == "sending").values(claimed_at=at)
+        )
 
 
 def _is_connection_trouble(exc: Exception) -> bool:

@@ -32,12 +32,21 @@ class WorkCalendar:
         self._workdays = frozenset(county_workdays)
         self._county_years = frozenset(county_years)
         self.uncovered_years: set[int] = set()
+        self._cache: dict[date, bool] = {}
 
     def covers(self, year: int) -> bool:
         """Whether ``year`` is counted from real data (the package or the county's file)."""
         return year in self._county_years or covered_by_package(year)
 
     def is_workday(self, day: date) -> bool:
+        # The package's own lookup costs ~50 µs; a sweep asks about the same few hundred days
+        # thousands of times.
+        known = self._cache.get(day)
+        if known is None:
+            known = self._cache[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         if day in self._workdays:
             return True
         if day in self._holidays:
