@@ -100,37 +100,41 @@ def _repeats(
     return count, None
 
 
+#: What :func:`assess` may remember from one project to the next while ``now`` stays the same (one
+#: sweep, one status board): the ladder of a deadline and the staleness of a quiet period depend only
+#: on the workflow, the stage, the day and today, and most due projects share their days.
+Memo = dict[tuple[Any, ...], Any]
+
+
 def assess(
-    workflow: Workflow, clock: ProjectClock, now: datetime, calendar: WorkCalendar, zone: ZoneInfo
+    workflow: Workflow,
+    clock: ProjectClock,
+    now: datetime,
+    calendar: WorkCalendar,
+    zone: ZoneInfo,
+    memo: Memo | None = None,
 ) -> Assessment:
     """The ladder level reached at ``now``, the notifications owed, and the next time to look."""
     stage = workflow.stages.get(clock.stage)
     if stage is None or stage.final:
         return Assessment(None, None, (), None)
     today = local_day(now, zone)
+    memo = {} if memo is None else memo
     owed: list[Owed] = []
     upcoming: list[date] = []
 
     reached: Level | None = None
     if clock.deadline is not None:
-        ladder = workflow.ladder_for(stage.key)
-        days = [level.at.apply(clock.deadline, calendar) for level in ladder]
-        current = -1
-        for i, day in enumerate(days):
-            if day <= today:
-                current = i
-            else:
-                upcoming.append(day)
-                break
-        if current >= 0:
-            reached = ladder[current]
-            repeat_no = 0
-            if reached.repeat is not None:
-                ceiling = days[current + 1] if current + 1 < len(days) else None
-                repeat_no, next_repeat = _repeats(days[current], reached.repeat, ceiling, today, calendar)
-                if next_repeat is not None:
-                    upcoming.append(next_repeat)
-            due_day = _nth(days[current], reached.repeat, repeat_no, calendar)
+        key: tuple[Any, ...] = ("deadline", workflow.name, stage.key, clock.deadline, today, zone.key)
+        part = memo.get(key)
+        if part is None:
+            part = memo[key] = _deadline_part(
+                workflow.ladder_for(stage.key), clock.deadline, today, calendar, zone
+            )
+        hit, ahead = part
+        upcoming.extend(ahead)
+        if hit is not None:
+            reached, repeat_no, due_at = hit
             owed.append(
                 Owed(
                     "deadline",
@@ -138,35 +142,64 @@ def assess(
                     reached.key,
                     repeat_no,
                     reached.notify,
-                    start_of_day(due_day, zone),
+                    due_at,
                 )
             )
 
     stale_since: date | None = None
     if stage.staleness is not None:
         quiet_from = local_day(clock.last_activity_at, zone)
-        first = stage.staleness.apply(quiet_from, calendar)
-        if first <= today:
-            stale_since = first
-            repeat_no, next_repeat = _repeats(first, stage.staleness, None, today, calendar)
-            if next_repeat is not None:
-                upcoming.append(next_repeat)
+        key = ("stale", stage.staleness, quiet_from, today, zone.key)
+        part = memo.get(key)
+        if part is None:
+            part = memo[key] = _stale_part(stage.staleness, quiet_from, today, calendar, zone)
+        stale, ahead = part
+        upcoming.extend(ahead)
+        if stale is not None:
+            stale_since, repeat_no, due_at = stale
             stamp = as_utc(clock.last_activity_at).strftime("%Y%m%dT%H%M%S")
-            owed.append(
-                Owed(
-                    "stale",
-                    f"s{stamp}",
-                    STALE_LEVEL,
-                    repeat_no,
-                    STALE_ROLES,
-                    start_of_day(_nth(first, stage.staleness, repeat_no, calendar), zone),
-                )
-            )
-        else:
-            upcoming.append(first)
+            owed.append(Owed("stale", f"s{stamp}", STALE_LEVEL, repeat_no, STALE_ROLES, due_at))
 
     next_at = start_of_day(min(upcoming), zone) if upcoming else None
     return Assessment(reached, stale_since, tuple(owed), next_at)
+
+
+def _deadline_part(
+    ladder: tuple[Level, ...], deadline: date, today: date, calendar: WorkCalendar, zone: ZoneInfo
+) -> tuple[tuple[Level, int, datetime] | None, list[date]]:
+    """((level reached, its repeat number, when that was due) or None, the days ahead) for a deadline."""
+    days = [level.at.apply(deadline, calendar) for level in ladder]
+    ahead: list[date] = []
+    current = -1
+    for i, day in enumerate(days):
+        if day <= today:
+            current = i
+        else:
+            ahead.append(day)
+            break
+    if current < 0:
+        return None, ahead
+    reached = ladder[current]
+    repeat_no = 0
+    if reached.repeat is not None:
+        ceiling = days[current + 1] if current + 1 < len(days) else None
+        repeat_no, next_repeat = _repeats(days[current], reached.repeat, ceiling, today, calendar)
+        if next_repeat is not None:
+            ahead.append(next_repeat)
+    due_day = _nth(days[current], reached.repeat, repeat_no, calendar)
+    return (reached, repeat_no, start_of_day(due_day, zone)), ahead
+
+
+def _stale_part(
+    staleness: Limit, quiet_from: date, today: date, calendar: WorkCalendar, zone: ZoneInfo
+) -> tuple[tuple[date, int, datetime] | None, list[date]]:
+    """((stale since, repeat number, when that was due) or None, the days ahead) for a quiet period."""
+    first = staleness.apply(quiet_from, calendar)
+    if first > today:
+        return None, [first]
+    repeat_no, next_repeat = _repeats(first, staleness, None, today, calendar)
+    due_at = start_of_day(_nth(first, staleness, repeat_no, calendar), zone)
+    return (first, repeat_no, due_at), [] if next_repeat is None else [next_repeat]
 
 
 def _nth(start: date, interval: Limit | None, count: int, calendar: WorkCalendar) -> date:

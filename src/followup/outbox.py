@@ -13,17 +13,17 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy import DateTime, Table, TypeDecorator, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from followup.escalation import ProjectClock, assess
-from followup.models import Notification, Official, OfficialRole, Project, Unit
+from followup.escalation import Memo, ProjectClock, assess
+from followup.models import Notification, Official, OfficialRole, Project, Unit, UTCDateTime
 from followup.timeutil import as_utc, local_day, show
 from followup.workflow import ON_HOLD, TERMINATED
 
@@ -103,6 +103,33 @@ def _insert_ignoring_duplicates(conn: Connection) -> Any:
     return dialect.insert(N).on_conflict_do_nothing().returning(N.c.id)
 
 
+class _Stored(TypeDecorator[Any]):
+    """A UTC instant already in the form the driver takes (see :func:`_storing`): bound as it is."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
+
+def _storing(conn: Connection) -> Callable[[datetime | None], Any]:
+    """UTCDateTime's conversion for this connection, done once per distinct instant: a sweep binds
+    the same few instants (now, the start of a few days) tens of thousands of times."""
+    convert = UTCDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    done: dict[datetime, Any] = {}
+
+    def stored(value: datetime | None) -> Any:
+        if value is None or convert is None:
+            return value
+        out = done.get(value)
+        if out is None:
+            out = done[value] = convert(value)
+        return out
+
+    return stored
+
+
 def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult:
     """Queue every notification owed at ``now``; looks only at projects whose next look is due."""
     result = SweepResult()
@@ -123,12 +150,15 @@ def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult
         if not due:
             return result
         org = Organisation(conn)
+        memo: Memo = {}
+        stored = _storing(conn)
+        now_stored = stored(now)
         rows: list[dict[str, Any]] = []
         looks: list[dict[str, Any]] = []
         for p in due:
             workflow = app.workflows.get(p.workflow)
             clock = ProjectClock.from_row(p)
-            assessment = assess(workflow, clock, now, app.calendar, zone)
+            assessment = assess(workflow, clock, now, app.calendar, zone, memo)
             for owed in assessment.owed:
                 for role, person in org.resolve(owed.roles, p.officer_id, p.unit_id, p.leader_id):
                     rows.append(
@@ -141,11 +171,7 @@ def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult
                             "repeat_no": owed.repeat_no,
                             "recipient_id": person,
                             "role": role,
-                            "status": "pending",
-                            "attempts": 0,
-                            "due_at": owed.due_at,
-                            "created_at": now,
-                            "next_attempt_at": now,
+                            "due_at_stored": stored(owed.due_at),
                         }
                     )
             looks.append(
@@ -153,7 +179,7 @@ def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult
                     "pid": p.id,
                     "seen_version": p.version,
                     "new_level": assessment.level.key if assessment.level else None,
-                    "next_at": assessment.next_at,
+                    "next_at_stored": stored(assessment.next_at),
                 }
             )
         if dry_run:
@@ -168,13 +194,25 @@ def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult
             session.rollback()
             return result
         if rows:
-            inserted = conn.execute(_insert_ignoring_duplicates(conn), rows).all()
+            dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+            at_now = bindparam("now_stored", now_stored, type_=_Stored())
+            insert = dialect.insert(N).values(
+                status="pending",
+                attempts=0,
+                created_at=at_now,
+                next_attempt_at=at_now,
+                due_at=bindparam("due_at_stored", type_=_Stored()),
+            )
+            inserted = conn.execute(insert.on_conflict_do_nothing().returning(N.c.id), rows).all()
             result.queued = len(inserted)
         # A project changed by someone else meanwhile has already been rescheduled by that change.
         conn.execute(
             update(P)
             .where(and_(P.c.id == _bind("pid"), P.c.version == _bind("seen_version")))
-            .values(level=_bind("new_level"), next_escalation_at=_bind("next_at")),
+            .values(
+                level=_bind("new_level"),
+                next_escalation_at=bindparam("next_at_stored", type_=_Stored()),
+            ),
             looks,
         )
     if result.queued:
@@ -486,6 +524,8 @@ def status_board(app: Followup, now: datetime) -> StatusBoard:
     names: dict[str, str] = {}
     totals = dict.fromkeys((*LIGHTS, "stale", "on_hold"), 0)
     deadline_years: set[int] = set()
+    memo: Memo = {}
+    seen: set[tuple[str, str, date]] = set()
     with app.store.reading() as session:
         conn = session.connection()
         rows = conn.execute(
@@ -513,6 +553,7 @@ def status_board(app: Followup, now: datetime) -> StatusBoard:
                 now,
                 app.calendar,
                 zone,
+                memo,
             )
             light = assessment.level.key if assessment.level else "green"
             light = light if light in LIGHTS else "red"
@@ -521,7 +562,8 @@ def status_board(app: Followup, now: datetime) -> StatusBoard:
             if assessment.stale_since:
                 unit["stale"] += 1
                 totals["stale"] += 1
-            if row.deadline is not None:
+            if row.deadline is not None and (row.workflow, row.stage, row.deadline) not in seen:
+                seen.add((row.workflow, row.stage, row.deadline))
                 deadline_years.add(row.deadline.year)
                 for level in workflow.ladder_for(row.stage):
                     deadline_years.add(level.at.apply(row.deadline, app.calendar).year)
