@@ -230,3 +230,59 @@ def test_the_escalation_indexes_are_partial(app: Followup) -> None:
     assert "next_escalation_at IS NOT NULL" in found["ix_projects_next_escalation_at"].split("WHERE", 1)[1]
     assert "pending" in found["ix_notifications_pending"].split("WHERE", 1)[1]
     assert "digest" in found["uq_notifications_digest"].split("WHERE", 1)[1]
+
+
+def test_upgrading_from_0001_keeps_the_ledger(db_url: str, tmp_path: Path) -> None:
+    """A county that ran the first release upgrades with `followup init` and loses nothing."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = normalise_url(db_url)
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO units (id, key, name, kind, active, created_at) "
+                "VALUES (1, 'u1', '城关镇', 'township', true, '2026-05-01 02:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO officials (id, key, name, email, unit_id, is_head, active, created_at) "
+                "VALUES (1, 'lina', '李娜', 'lina@example.gov.cn', 1, false, true, '2026-05-01 02:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO projects (id, name, workflow, stage, stage_since, deadline, officer_id, "
+                "unit_id, investor, last_activity_at, created_at, updated_at, version) "
+                "VALUES (1, '伊禾乳制品', 'investment', 'talks', '2026-05-01 00:00:00', "
+                "'2026-07-30', 1, 1, '伊禾', "
+                "'2026-05-01 00:00:00', '2026-05-01 02:00:00', '2026-05-01 02:00:00', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO project_events (project_id, kind, at, recorded_at, from_stage, to_stage) "
+                "VALUES (1, 'created', '2026-05-01 00:00:00', '2026-05-01 02:00:00', NULL, 'talks')"
+            )
+        )
+    engine.dispose()
+    app = make_app(db_url, tmp_path)  # `followup init`: upgrades to the head
+    project = app.get_project(1)
+    assert (project["name"], project["stage"], project["deadline"], project["investor"]) == (
+        "伊禾乳制品",
+        "talks",
+        "2026-07-30",
+        "伊禾",
+    )
+    assert (project["deadline_version"], project["version"]) == (1, 1)
+    assert [e.kind for e in app.history(1)] == ["created"]
+    app.advance(1, "signing", by="lina", values={"amount": "5000"}, now=NOW)  # the new columns work
+    assert app.get_project(1)["stage"] == "signing"
+    app.store.dispose()
