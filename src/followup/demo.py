@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from followup.errors import InvalidInput
-from followup.service import Followup, ProjectInput
+from followup.service import Followup, ProjectFilter, ProjectInput
 
 UNITS = [
     ("chengguan", "城关镇人民政府", "township"),
@@ -169,7 +169,7 @@ def seed(app: Followup, *, now: datetime, projects: int = 30) -> dict[str, int]:
                 )
 
     # One project held and one terminated, so the demo shows the side states.
-    listed = app.list_projects(_filter_all())
+    listed = app.list_projects(ProjectFilter(include_ended=True))
     talks = [p for p in listed if p["stage"] == "talks"]
     if len(talks) >= 2:
         held = talks[0]
@@ -186,9 +186,3 @@ def seed(app: Followup, *, now: datetime, projects: int = 30) -> dict[str, int]:
             ended.id, "terminated", by=ended["officer"]["key"], note="投资方另选址，项目退出", now=now
         )
     return {"units": len(UNITS), "officials": len(OFFICIALS), "projects": made}
-
-
-def _filter_all() -> Any:
-    from followup.service import ProjectFilter
-
-    return ProjectFilter(include_ended=True)

@@ -577,18 +577,19 @@ class Followup:
                 )
             moved: list[int] = []
             for project in projects:
+                assert successor is not None  # refused above when there are projects to hand over
                 changes: dict[str, Any] = {}
                 if project.officer_id == row.id:
-                    project.officer = successor  # type: ignore[assignment]
-                    changes["officer"] = [row.key, successor.key]  # type: ignore[union-attr]
+                    project.officer = successor
+                    changes["officer"] = [row.key, successor.key]
                 if project.leader_id == row.id:
-                    if "leader" not in successor.roles:  # type: ignore[union-attr]
+                    if "leader" not in successor.roles:
                         raise InvalidInput(
                             f"successor {reassign_to!r} is not a county leader "
                             f"(role leader) but {key!r} leads project {project.id}"
                         )
                     project.leader = successor
-                    changes["leader"] = [row.key, successor.key]  # type: ignore[union-attr]
+                    changes["leader"] = [row.key, successor.key]
                 project.updated_at = now
                 self._event(
                     session,
@@ -597,7 +598,7 @@ class Followup:
                     at=now,
                     now=now,
                     by=actor,
-                    note=f"{row.name} 离任，项目移交 {successor.name}",  # type: ignore[union-attr]
+                    note=f"{row.name} 离任，项目移交 {successor.name}",
                     changes=changes,
                 )
                 moved.append(project.id)
