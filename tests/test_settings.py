@@ -90,3 +90,22 @@ def test_a_county_workflow_beside_the_shipped_ones(cli: Cli, tmp_path: Path) -> 
     # without the county folder the project's workflow is unknown: said in one line
     missing = cli("project", "show", "1")
     assert missing.code == 3 and missing.err.startswith("error: no workflow named 'fast'")
+
+
+def test_workflow_check_warns_about_a_level_without_templates(cli: Cli, tmp_path: Path) -> None:
+    text = (shipped_dir("workflows") / "investment.yaml").read_text(encoding="utf-8")
+    custom = text.replace("name: investment", "name: county").replace("level: red", "level: orange")
+    path = tmp_path / "county.yaml"
+    path.write_text(custom, encoding="utf-8")
+    result = cli("workflow", "check", str(path))
+    assert result.code == 0 and result.out.startswith(f"{path}: ok")
+    assert result.err.strip() == (
+        f"warning: {path}: ladder level 'orange' has no mail templates (orange.subject.j2, orange.txt.j2, "
+        "orange.html.j2 in FOLLOWUP_TEMPLATE_DIR); its mail uses the yellow ones"
+    )
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for part in ("subject", "txt", "html"):
+        (templates / f"orange.{part}.j2").write_text("{{ level.label }}", encoding="utf-8")
+    quiet = cli("workflow", "check", str(path), env={"FOLLOWUP_TEMPLATE_DIR": str(templates)})
+    assert (quiet.code, quiet.err) == (0, "")

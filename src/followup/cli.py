@@ -178,7 +178,8 @@ def workflow() -> None:
 
 @workflow.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def workflow_check(files: tuple[str, ...]) -> None:
+@pass_ctx
+def workflow_check(c: Context, files: tuple[str, ...]) -> None:
     """Validate workflow files; each error names the file, the key, the line and what is allowed."""
     from followup.workflow import load_workflow_file
 
@@ -190,12 +191,30 @@ def workflow_check(files: tuple[str, ...]) -> None:
             failed.append(exc)
             continue
         click.echo(f"{name}: ok ({wf.name}: {len(wf.stages)} stages, {len(wf.ladder)} ladder levels)")
+        for level in _levels_without_templates(c, wf):
+            click.echo(
+                f"warning: {name}: ladder level {level!r} has no mail templates ({level}.subject.j2, "
+                f"{level}.txt.j2, {level}.html.j2 in FOLLOWUP_TEMPLATE_DIR); its mail uses the yellow ones",
+                err=True,
+            )
     if len(failed) == 1:
         raise failed[0]
     if failed:
         for error in failed[:-1]:
             click.echo(f"error: {error}", err=True)
         raise failed[-1]
+
+
+def _levels_without_templates(c: Context, wf: Any) -> list[str]:
+    keys = {level.key for level in wf.ladder} | {
+        level.key for stage in wf.stages.values() for level in stage.ladder
+    }
+    custom = sorted(keys - {"blue", "yellow", "red", "top"})
+    if not custom:
+        return []
+    from followup.compose import has_kind  # Jinja2 only when a county has levels of its own
+
+    return [key for key in custom if not has_kind(key, c.settings)]
 
 
 @workflow.command("list")
