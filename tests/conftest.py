@@ -163,8 +163,8 @@ class Cli:
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    def ok(self, *args: str) -> Result:
-        result = self(*args)
+    def ok(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        result = self(*args, env=env)
         assert result.code == 0, f"followup {' '.join(args)} failed ({result.code}): {result.err}"
         return result
 

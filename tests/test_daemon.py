@@ -440,6 +440,27 @@ def test_a_mail_server_down_is_recorded_then_everything_goes_when_it_is_back(
     assert again["sent"] == 0 and len(smtp_server.messages) == 3
 
 
+def test_one_recipient_refused_for_now_does_not_hold_back_the_others(
+    cli: Cli, sqlite_url: str, tmp_path: Path, smtp_server: MailServer
+) -> None:
+    """A 451 for one address is that message's trouble: the connection is fine, the rest still go."""
+    seeded(sqlite_url, tmp_path, officers=2, projects=3)
+    mail = mail_env(smtp_server)
+    assert cli.ok("sweep", "--now", iso(MONDAY), "--json").json()["queued"] == 12
+    smtp_server.refuse["o00@example.gov.cn"] = "451 4.3.0 mailbox busy, try later"
+    result = cli.ok("send", "--now", iso(MONDAY), "--json", env=mail).json()
+    assert (result["messages"], result["failed"]) == (2, 0)
+    assert result["retried"] == result["sent"] // 2  # o00 has as many rows as o01; the head has the rest
+    assert smtp_server.connections == 1
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
+        "o01@example.gov.cn",
+        "wangjun@example.gov.cn",
+    ]
+    waiting = [r for r in outbox(cli) if r["status"] == "pending"]
+    assert {r["recipient"]["email"] for r in waiting} == {"o00@example.gov.cn"}
+    assert all("451" in r["last_error"] and r["attempts"] == 1 for r in waiting)
+
+
 def test_after_the_retry_budget_a_notification_fails_and_status_says_so(
     cli: Cli, sqlite_url: str, tmp_path: Path, smtp_server: MailServer
 ) -> None:

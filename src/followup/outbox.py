@@ -319,8 +319,8 @@ def send(app: Followup, now: datetime, *, ignore_hours: bool = False) -> SendRes
                 try:
                     transport.send(letter.message)
                 except DeliveryError as exc:
-                    if not exc.permanent and _is_connection_trouble(exc):
-                        raise
+                    # One message's trouble. When the connection itself is lost, the transport fails
+                    # each remaining message at once without trying, so the batch ends quickly.
                     _record_failure(app, letter.ids, now, str(exc), permanent=exc.permanent, result=result)
                     pending.pop(key)
                     continue
@@ -328,7 +328,7 @@ def send(app: Followup, now: datetime, *, ignore_hours: bool = False) -> SendRes
                 result.sent += len(letter.ids)
                 result.messages += 1
                 pending.pop(key)
-    except DeliveryError as exc:
+    except DeliveryError as exc:  # could not connect or log in: nothing of the batch was tried
         for letter in pending.values():
             _record_failure(app, letter.ids, now, str(exc), permanent=False, result=result)
         log.warning("delivery interrupted: %s; %d messages wait for a retry", exc, len(pending))
@@ -341,11 +341,6 @@ def _renew_claim(app: Followup, pending: dict[str, Any], at: datetime) -> None:
         session.connection().execute(
             update(N).where(N.c.id.in_(ids), N.c.status == "sending").values(claimed_at=at)
         )
-
-
-def _is_connection_trouble(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in ("connect", "disconnect", "timed out", "refused", "closed"))
 
 
 def _record_sent(app: Followup, ids: Sequence[int], message_id: str, now: datetime) -> None:
@@ -362,15 +357,18 @@ def _record_sent(app: Followup, ids: Sequence[int], message_id: str, now: dateti
 def _record_failure(
     app: Followup, ids: Sequence[int], now: datetime, error: str, *, permanent: bool, result: SendResult
 ) -> None:
+    """Count the attempt; requeue with backoff, or give up after the budget or a permanent refusal.
+    Rows of one message can differ in attempts (a consolidated message): one update per count."""
     with app.store.transaction() as session:
         conn = session.connection()
-        rows = conn.execute(select(N.c.id, N.c.attempts).where(N.c.id.in_(ids))).all()
-        for row in rows:
-            attempts = row.attempts + 1
+        by_attempts: dict[int, list[int]] = defaultdict(list)
+        for row_id, attempts in conn.execute(select(N.c.id, N.c.attempts).where(N.c.id.in_(ids))):
+            by_attempts[attempts + 1].append(row_id)
+        for attempts, group in by_attempts.items():
             final = permanent or attempts >= MAX_ATTEMPTS
             conn.execute(
                 update(N)
-                .where(N.c.id == row.id)
+                .where(N.c.id.in_(group))
                 .values(
                     status="failed" if final else "pending",
                     attempts=attempts,
@@ -380,9 +378,9 @@ def _record_failure(
                 )
             )
             if final:
-                result.failed += 1
+                result.failed += len(group)
             else:
-                result.retried += 1
+                result.retried += len(group)
 
 
 # --------------------------------------------------------------------------- weekly digest
