@@ -363,6 +363,8 @@ BAD_INPUT = [
         "--until 2026-05-01 must be after the day of the move",
     ),
     (["log", "1", "   ", "--by", "lina"], 2, "follow-up text must not be empty"),
+    (["resume", "1", "--by", "lina"], 2, "project 1 is not on hold"),
+    (["project", "list", "--stage", "moon"], 2, "unknown stage 'moon'"),
     (["project", "edit", "1", "--unit", "nowhere"], 4, "unknown unit 'nowhere'"),
     (["project", "edit", "1"], 2, "nothing to change"),
     (["project", "show", "abc"], 2, "'abc' is not a valid integer"),

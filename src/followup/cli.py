@@ -21,7 +21,7 @@ import click
 
 from followup.errors import FollowupError, InvalidInput
 from followup.settings import SETTINGS_HELP, Settings, load_settings
-from followup.timeutil import parse_day, parse_instant, show_short, utcnow
+from followup.timeutil import parse_day, parse_instant, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("followup")
@@ -706,7 +706,7 @@ def project_edit(
 def _move(
     c: Context,
     project_id: int,
-    target: str,
+    target: str | None,
     by: str,
     note: str | None,
     on: str | None,
@@ -803,10 +803,7 @@ def resume(
     note: str | None,
 ) -> None:
     """Resume a project on hold in the stage it was held in; its deadline moves by the pause."""
-    held = c.app.get_project(project_id)["held_stage"]
-    if not held:
-        raise InvalidInput(f"project {project_id} is not on hold")
-    _move(c, project_id, held, by, note, on, None, sets, now)
+    _move(c, project_id, None, by, note, on, None, sets, now)
 
 
 @cli.command()
@@ -844,12 +841,9 @@ def history(c: Context, project_id: int, as_json: bool) -> None:
     if as_json:
         emit_json([e.to_dict() for e in events])
         return
-    zone = c.settings.zone
-    from followup.timeutil import parse_instant as _parse
-
     rows = []
     for e in events:
-        at = show_short(_parse(e.at, zone), zone) if e.at else ""
+        at = (e.at or "")[:16].replace("T", " ")  # already in the configured zone
         move = f"{e.from_stage or ''} → {e.to_stage}" if e.kind == "move" else (e.to_stage or "")
         detail = e.note or ""
         if e.changes:
@@ -977,7 +971,8 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
 @pass_ctx
 def status(c: Context, now: str | None, as_json: bool) -> None:
     """The board: green/blue/yellow/red/top by unit, and warnings about the system itself."""
-    from followup.outbox import LIGHT_LABELS, LIGHTS, status_board
+    from followup.escalation import LIGHT_LABELS, LIGHTS
+    from followup.outbox import status_board
 
     board = status_board(c.app, c.now(now))
     if as_json:

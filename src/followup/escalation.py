@@ -26,6 +26,8 @@ from followup.timeutil import as_utc, local_day, start_of_day
 from followup.workdays import WorkCalendar
 from followup.workflow import Level, Limit, Workflow
 
+LIGHTS = ("green", "blue", "yellow", "red", "top")
+LIGHT_LABELS = {"green": "正常", "blue": "提示", "yellow": "黄灯", "red": "红灯", "top": "约谈"}
 STALE_LEVEL = "stale"
 STALE_ROLES = ("case_officer", "unit_head")
 MAX_REPEATS = 1000  # a guard against a pathological repeat interval, never reached in practice
@@ -82,6 +84,17 @@ class Assessment:
     stale_since: date | None  # the day the project became stale, if it is
     owed: tuple[Owed, ...]
     next_at: datetime | None  # when something next changes (UTC); None: nothing ahead
+
+    @property
+    def light(self) -> str:
+        """The board's light: green, or the level reached (a county's own level key counts as red)."""
+        if self.level is None:
+            return "green"
+        return self.level.key if self.level.key in LIGHTS else "red"
+
+    @property
+    def light_label(self) -> str:
+        return self.level.label if self.level else LIGHT_LABELS["green"]
 
 
 def _repeats(

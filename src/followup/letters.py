@@ -31,7 +31,6 @@ N = Notification.__table__
 P = Project.__table__
 SHIPPED_LEVELS = ("blue", "yellow", "red", "top")
 STALE_LABEL = "跟进超时"
-LIGHT_LABELS = {"green": "正常", "blue": "提示", "yellow": "黄灯", "red": "红灯", "top": "约谈"}
 
 
 @dataclass(frozen=True)
@@ -247,7 +246,7 @@ def _digest_context(app: Followup, session: Any, person: Official, now: datetime
     due = []
     for project in session.scalars(mine).unique():
         workflow = app.workflows.get(project.workflow)
-        if project.stage in workflow.stages and workflow.stages[project.stage].final:
+        if workflow.is_final(project.stage):
             continue
         assessment = assess(
             workflow,
@@ -256,14 +255,13 @@ def _digest_context(app: Followup, session: Any, person: Official, now: datetime
             app.calendar,
             zone,
         )
-        light = assessment.level.key if assessment.level else "green"
         item = {
             "id": project.id,
             "name": project.name,
             "stage_label": workflow.label_of(project.stage),
             "deadline": project.deadline.isoformat() if project.deadline else None,
-            "light": light,
-            "light_label": LIGHT_LABELS.get(light, light),
+            "light": assessment.light,
+            "light_label": assessment.light_label,
         }
         projects.append(item)
         if project.deadline is not None and monday <= project.deadline <= sunday:

@@ -22,7 +22,7 @@ from sqlalchemy import DateTime, Table, TypeDecorator, and_, bindparam, func, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from followup.escalation import Memo, ProjectClock, assess
+from followup.escalation import LIGHTS, Memo, ProjectClock, assess
 from followup.models import Notification, Official, OfficialRole, Project, Unit, UTCDateTime
 from followup.timeutil import as_utc, local_day, show
 from followup.workflow import ON_HOLD, TERMINATED
@@ -208,9 +208,9 @@ def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult
         # A project changed by someone else meanwhile has already been rescheduled by that change.
         conn.execute(
             update(P)
-            .where(and_(P.c.id == _bind("pid"), P.c.version == _bind("seen_version")))
+            .where(and_(P.c.id == bindparam("pid"), P.c.version == bindparam("seen_version")))
             .values(
-                level=_bind("new_level"),
+                level=bindparam("new_level"),
                 next_escalation_at=bindparam("next_at_stored", type_=_Stored()),
             ),
             looks,
@@ -220,10 +220,6 @@ def sweep(app: Followup, now: datetime, *, dry_run: bool = False) -> SweepResult
             "sweep at %s: %d projects due, %d notifications queued", now.isoformat(), len(due), result.queued
         )
     return result
-
-
-def _bind(name: str) -> Any:
-    return bindparam(name)
 
 
 # --------------------------------------------------------------------------- send
@@ -484,24 +480,16 @@ def list_outbox(app: Followup, *, status: str | None = None, limit: int = 200) -
                         "role": m["role"],
                         "status": m["status"],
                         "attempts": m["attempts"],
-                        "due_at": _show(m["due_at"], zone),
-                        "created_at": _show(m["created_at"], zone),
-                        "next_attempt_at": _show(m["next_attempt_at"], zone),
-                        "sent_at": _show(m["sent_at"], zone),
+                        "due_at": show(m["due_at"], zone),
+                        "created_at": show(m["created_at"], zone),
+                        "next_attempt_at": show(m["next_attempt_at"], zone),
+                        "sent_at": show(m["sent_at"], zone),
                         "last_error": m["last_error"],
                         "message_id": m["message_id"],
                     }
                 )
             )
         return list(reversed(out))
-
-
-def _show(value: datetime | None, zone: Any) -> str | None:
-    return show(value, zone)
-
-
-LIGHTS = ("green", "blue", "yellow", "red", "top")
-LIGHT_LABELS = {"green": "正常", "blue": "提示", "yellow": "黄灯", "red": "红灯", "top": "约谈"}
 
 
 @dataclass
@@ -543,7 +531,7 @@ def status_board(app: Followup, now: datetime) -> StatusBoard:
                 totals["on_hold"] += 1
                 continue
             workflow = app.workflows.get(row.workflow)
-            if row.stage in workflow.stages and workflow.stages[row.stage].final:
+            if workflow.is_final(row.stage):
                 continue
             assessment = assess(
                 workflow,
@@ -553,10 +541,8 @@ def status_board(app: Followup, now: datetime) -> StatusBoard:
                 zone,
                 memo,
             )
-            light = assessment.level.key if assessment.level else "green"
-            light = light if light in LIGHTS else "red"
-            unit[light] += 1
-            totals[light] += 1
+            unit[assessment.light] += 1
+            totals[assessment.light] += 1
             if assessment.stale_since:
                 unit["stale"] += 1
                 totals["stale"] += 1

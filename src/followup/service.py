@@ -704,6 +704,9 @@ class Followup:
         with self.store.reading() as session:
             query = select(Project).order_by(Project.id)
             if filters.stage:
+                known = {s for name in self.workflows.names() for s in self.workflows.get(name).states()}
+                if filters.stage not in known:
+                    raise InvalidInput(f"unknown stage {filters.stage!r}; stages: {', '.join(sorted(known))}")
                 query = query.where(Project.stage == filters.stage)
             elif not filters.include_ended:
                 query = query.where(Project.stage != TERMINATED)
@@ -720,14 +723,6 @@ class Followup:
             if filters.workflow:
                 query = query.where(Project.workflow == self.workflows.get(filters.workflow).name)
             rows = session.scalars(query).unique().all()
-            if filters.stage:
-                known = {
-                    s
-                    for n in {r.workflow for r in rows} | {self.settings.default_workflow}
-                    for s in self.workflows.get(n).states()
-                }
-                if filters.stage not in known:
-                    raise InvalidInput(f"unknown stage {filters.stage!r}; stages: {', '.join(sorted(known))}")
             return [self._view(r, self.workflows.get(r.workflow), now) for r in rows]
 
     def edit_project(
@@ -801,7 +796,7 @@ class Followup:
     def advance(
         self,
         project_id: int,
-        target: str,
+        target: str | None,
         *,
         by: str,
         note: str | None = None,
@@ -810,13 +805,17 @@ class Followup:
         values: Mapping[str, str | None] | None = None,
         now: datetime,
     ) -> ProjectView:
-        """Move a project to ``target`` (a stage, ``on_hold`` or ``terminated``), checked by the
-        workflow's state machine; ``values`` are recorded in the same transaction."""
+        """Move a project to ``target`` (a stage, ``on_hold``, ``terminated``, or None: resume to the held
+        stage), checked by the workflow's state machine; ``values`` are recorded in the same transaction."""
         note = validate.note(note) if note else None
         on = on or now
         with self.store.transaction() as session:
             project = self._project(session, project_id, lock=True)
             workflow = self.workflows.get(project.workflow)
+            if target is None:  # resume: back to the stage it was held in, read under the same lock
+                if project.stage != ON_HOLD or project.held_stage is None:
+                    raise InvalidInput(f"project {project_id} is not on hold")
+                target = project.held_stage
             actor = self._official(session, by, what="--by official")
             self._check_when(on, now, project.stage_since, "--on")
             parsed = self._parse_values(session, values or {})

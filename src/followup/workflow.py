@@ -237,6 +237,10 @@ class Workflow:
             )
         return key
 
+    def is_final(self, key: str) -> bool:
+        stage = self.stages.get(key)
+        return stage is not None and stage.final
+
     def required_at(self, key: str) -> list[str]:
         """Every field required to be at stage ``key``: its own and those of the stages before it."""
         out: list[str] = []
