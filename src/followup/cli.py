@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from followup.errors import FollowupError, InvalidInput
+from followup.fields import PROJECT_FIELDS
 from followup.settings import SETTINGS_HELP, Settings, load_settings
 from followup.timeutil import parse_day, parse_instant, utcnow
 
@@ -479,42 +480,19 @@ def official_delete(c: Context, key: str) -> None:
 # --------------------------------------------------------------------------- projects
 
 
+METAVARS = {"amount": "万元", "area": "亩", "date": "DATE", "official": "OFFICIAL", "text": "TEXT"}
+FIELD_OPTIONS = tuple(PROJECT_FIELDS)
+
+
 def project_field_options(func: F) -> F:
-    options = [
-        click.option("--investor", help="投资方."),
-        click.option("--investor-contact", help="投资方联系人."),
-        click.option("--amount", metavar="万元", help="合同金额 / 总投资 in 万元."),
-        click.option("--funds-in-place", metavar="万元", help="到位资金 in 万元."),
-        click.option("--chain", help="产业链, e.g. 乳品加工."),
-        click.option("--land", metavar="亩", help="用地 in 亩."),
-        click.option("--source", help="信息来源."),
-        click.option("--leader", metavar="OFFICIAL", help="包联领导 (an official with role leader)."),
-        click.option("--signed-on", metavar="DATE", help="签约日期."),
-        click.option("--contract-start", metavar="DATE", help="合同约定开工日期 (overrides the limit)."),
-        click.option("--contract-production", metavar="DATE", help="合同约定投产日期."),
-        click.option("--started-on", metavar="DATE", help="实际开工日期."),
-        click.option("--production-on", metavar="DATE", help="实际投产日期."),
-    ]
-    for option in reversed(options):
+    """One option per ledger field (fields.PROJECT_FIELDS), e.g. --amount 万元, --signed-on DATE."""
+    for spec in reversed(PROJECT_FIELDS.values()):
+        help_text = f"{spec.label}" + (f" ({spec.hint})" if spec.hint else "") + "."
+        option = click.option(
+            f"--{spec.name.replace('_', '-')}", spec.name, metavar=METAVARS[spec.kind], help=help_text
+        )
         func = option(func)
     return func
-
-
-FIELD_OPTIONS = (
-    "investor",
-    "investor_contact",
-    "amount",
-    "funds_in_place",
-    "chain",
-    "land",
-    "source",
-    "leader",
-    "signed_on",
-    "contract_start",
-    "contract_production",
-    "started_on",
-    "production_on",
-)
 
 
 @cli.group()
@@ -654,7 +632,6 @@ def project_show(c: Context, project_id: int, as_json: bool, now: str | None) ->
         f"  流程: {d['workflow']}; 责任单位: {d['unit']['name']}; 责任人: {d['officer']['name']}"
         f"; 包联领导: {(d['leader'] or {}).get('name', '—')}"
     )
-    from followup.fields import PROJECT_FIELDS
 
     for name, spec in PROJECT_FIELDS.items():
         if name != "leader" and d.get(name) is not None:

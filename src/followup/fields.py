@@ -17,6 +17,7 @@ class FieldSpec:
     name: str
     label: str
     kind: FieldKind
+    hint: str = ""  # shown in the CLI's help after the label
 
 
 PROJECT_FIELDS: dict[str, FieldSpec] = {
@@ -29,10 +30,17 @@ PROJECT_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("chain", "产业链", "text"),
         FieldSpec("land", "用地（亩）", "area"),
         FieldSpec("source", "信息来源", "text"),
-        FieldSpec("leader", "包联领导", "official"),
+        FieldSpec("leader", "包联领导", "official", "an official with role leader"),
         FieldSpec("signed_on", "签约日期", "date"),
-        FieldSpec("contract_start", "合同约定开工日期", "date"),
-        FieldSpec("contract_production", "合同约定投产日期", "date"),
+        FieldSpec(
+            "contract_start", "合同约定开工日期", "date", "replaces the stage limit where the workflow says"
+        ),
+        FieldSpec(
+            "contract_production",
+            "合同约定投产日期",
+            "date",
+            "replaces the stage limit where the workflow says",
+        ),
         FieldSpec("started_on", "实际开工日期", "date"),
         FieldSpec("production_on", "实际投产日期", "date"),
     )
