@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, seed_county_cli
 
 MONDAY = "2026-10-19"  # a working Monday
 
@@ -29,56 +29,22 @@ def body(message: EmailMessage, kind: str) -> str:
 
 @pytest.fixture
 def county(cli: Cli) -> Cli:
-    cli.ok("unit", "add", "u1", "--name", "城关镇人民政府", "--kind", "township")
-    cli.ok("unit", "add", "office", "--name", "县政府办公室")
-    cli.ok("official", "add", "lina", "--name", "李娜", "--email", "lina@example.gov.cn", "--unit", "u1")
-    cli.ok(
-        "official",
-        "add",
-        "wangjun",
-        "--name",
-        "王军",
-        "--email",
-        "wangjun@example.gov.cn",
-        "--unit",
-        "u1",
-        "--head",
-    )
-    cli.ok(
-        "official",
-        "add",
-        "xuli",
-        "--name",
-        "徐丽",
-        "--email",
-        "xuli@example.gov.cn",
-        "--unit",
-        "office",
-        "--role",
-        "supervision",
-    )
+    seed_county_cli(cli)
     return cli
+
+
+def overdue_lead(run: Cli, name: str) -> None:
+    """A lead entered 2026-09-01 (30 days → deadline 10-01), followed up on Monday 08:00, then swept at
+    09:00: the yellow (repeated weekly) is queued for the case officer and the unit head."""
+    run.ok("project", "add", "--name", name, "--officer", "lina", "--unit", "chengguan",
+           "--since", "2026-09-01", "--now", "2026-09-01T10:00")  # fmt: skip
+    run.ok("log", "1", "已联系", "--by", "lina", "--now", f"{MONDAY}T08:00")
+    assert run.ok("sweep", "--now", f"{MONDAY}T09:00", "--json").json()["queued"] == 2
 
 
 def test_html_in_a_project_name_is_escaped_in_html_mail(county: Cli, tmp_path: Path) -> None:
     name = "<script>alert(1)</script>乳品加工"
-    county.ok(
-        "project",
-        "add",
-        "--name",
-        name,
-        "--officer",
-        "lina",
-        "--unit",
-        "u1",
-        "--since",
-        "2026-09-01",
-        "--now",
-        "2026-09-01T10:00",
-    )
-    county.ok("log", "1", "已联系", "--by", "lina", "--now", f"{MONDAY}T08:00")
-    # lead: 30 days → deadline 2026-10-01; on 10-19 the yellow (day after) has repeated twice (7 days)
-    assert county.ok("sweep", "--now", f"{MONDAY}T09:00", "--json").json()["queued"] == 2
+    overdue_lead(county, name)  # on 10-19 the yellow is 18 days past the deadline
     sent = county.ok("send", "--now", f"{MONDAY}T09:01", "--json").json()
     assert (sent["messages"], sent["sent"], sent["failed"]) == (2, 2, 0)
     mails = messages(tmp_path / "data" / "maildir")
@@ -101,22 +67,7 @@ def test_html_in_a_project_name_is_escaped_in_html_mail(county: Cli, tmp_path: P
 
 
 def test_a_notification_whose_project_moved_on_is_not_sent(county: Cli, tmp_path: Path) -> None:
-    county.ok(
-        "project",
-        "add",
-        "--name",
-        "华北冷链",
-        "--officer",
-        "lina",
-        "--unit",
-        "u1",
-        "--since",
-        "2026-09-01",
-        "--now",
-        "2026-09-01T10:00",
-    )
-    county.ok("log", "1", "已联系", "--by", "lina", "--now", f"{MONDAY}T08:00")
-    assert county.ok("sweep", "--now", f"{MONDAY}T09:00", "--json").json()["queued"] == 2
+    overdue_lead(county, "华北冷链")
     county.ok(
         "advance", "1", "talks", "--by", "lina", "--set", "investor=华北集团", "--now", f"{MONDAY}T09:30"
     )
@@ -135,7 +86,7 @@ def test_weekly_digest_goes_to_those_with_projects_once(county: Cli, tmp_path: P
         "--officer",
         "lina",
         "--unit",
-        "u1",
+        "chengguan",
         "--since",
         "2026-09-21",
         "--now",
@@ -149,7 +100,7 @@ def test_weekly_digest_goes_to_those_with_projects_once(county: Cli, tmp_path: P
         "--officer",
         "lina",
         "--unit",
-        "u1",
+        "chengguan",
         "--since",
         "2026-10-16",
         "--now",
