@@ -676,7 +676,7 @@ class Followup:
             project.deadline = self.deadline_for(
                 workflow, stage, local_day(since, self.settings.zone), values
             )
-            self._reschedule(project, workflow, now)
+            assessment = self._reschedule(project, workflow, now)
             session.add(project)
             session.flush()
             actor = self._official(session, by) if by else None
@@ -691,7 +691,7 @@ class Followup:
                 changes={k: _json_value(v.key if isinstance(v, Official) else v) for k, v in values.items()}
                 or None,
             )
-            return self._view(project, workflow, now)
+            return ProjectView.from_row(project, workflow, self.settings, assessment)
 
     def get_project(self, project_id: int, now: datetime | None = None) -> ProjectView:
         """A project with its ladder level as of ``now`` (default: the real time)."""
@@ -788,10 +788,10 @@ class Followup:
                     project.deadline = new_deadline
                     project.deadline_version += 1  # a new deadline starts a fresh ladder
             project.updated_at = now
-            self._reschedule(project, workflow, now)
+            assessment = self._reschedule(project, workflow, now)
             self._event(session, project, "edit", at=now, now=now, by=actor, note=note, changes=changes)
             session.flush()
-            return self._view(project, workflow, now)
+            return ProjectView.from_row(project, workflow, self.settings, assessment)
 
     def advance(
         self,
@@ -861,7 +861,7 @@ class Followup:
             project.stage_seq += 1  # every move starts a fresh ladder
             project.last_activity_at = max(as_utc(project.last_activity_at), on)
             project.updated_at = now
-            self._reschedule(project, workflow, now)
+            assessment = self._reschedule(project, workflow, now)
             extra = {"until": until.isoformat()} if until else {}
             self._event(
                 session,
@@ -876,7 +876,7 @@ class Followup:
                 changes={**changes, **extra} or None,
             )
             session.flush()
-            return self._view(project, workflow, now)
+            return ProjectView.from_row(project, workflow, self.settings, assessment)
 
     def _resumed_deadline(self, workflow: Workflow, project: Project, day: date) -> date | None:
         """The clock paused while on hold: push the old deadline back by the time spent on hold,
@@ -947,7 +947,7 @@ class Followup:
             project.deadline = old + timedelta(days=days)
             project.deadline_version += 1
             project.updated_at = now
-            self._reschedule(project, workflow, now)
+            assessment = self._reschedule(project, workflow, now)
             self._event(
                 session,
                 project,
@@ -961,7 +961,7 @@ class Followup:
                 changes={"deadline": [old.isoformat(), project.deadline.isoformat()]},
             )
             session.flush()
-            return self._view(project, workflow, now)
+            return ProjectView.from_row(project, workflow, self.settings, assessment)
 
     def history(self, project_id: int) -> list[EventView]:
         with self.store.reading() as session:
