@@ -444,3 +444,10 @@ _SELF_EXPLAINING = {
     "include_ended",
     "as_json",
 }
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    result = Cli("postgresql://postgres@127.0.0.1:1/nowhere", tmp_path)("project", "list")
+    assert result.code == 7
+    assert len(result.err.splitlines()) == 1
+    assert result.err.startswith("error: cannot connect to postgresql+psycopg://postgres@127.0.0.1:1/nowhere")

@@ -70,10 +70,13 @@ def make_engine(url: str) -> Engine:
 
 
 def wrap_db_error(exc: Exception, url: str) -> Exception:
-    """Translate a SQLAlchemy/driver error into a followup error (returned, for ``raise ... from``)."""
-    message = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else repr(exc)
+    """Translate a SQLAlchemy/driver error into a followup error (returned, for ``raise ... from``);
+    any other exception is returned as it is."""
     if isinstance(exc, StaleDataError):
         return ConcurrentUpdate()
+    if not isinstance(exc, DBAPIError):
+        return exc
+    message = (str(exc.orig).strip() or type(exc.orig).__name__).splitlines()[0]
     lowered = message.lower()
     if "database is locked" in lowered or "could not serialize" in lowered or "deadlock" in lowered:
         return ConcurrentUpdate()
@@ -83,11 +86,9 @@ def wrap_db_error(exc: Exception, url: str) -> Exception:
         "no such table" in lowered or ("does not exist" in lowered and "relation" in lowered)
     ):
         return NotInitialised()
-    if isinstance(exc, OperationalError) and ("connect" in lowered or "connection" in lowered):
+    if isinstance(exc, OperationalError) and "connect" in lowered:
         return StoreError(f"cannot connect to {_display_url(url)}: {message}")
-    if isinstance(exc, DBAPIError):
-        return StoreError(f"database error: {message}")
-    return exc
+    return StoreError(f"database error: {message}")
 
 
 class Store:
