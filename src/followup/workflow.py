@@ -389,12 +389,9 @@ class Workflow:
         for state in self.states():
             # transitions names a state by its key; show the Chinese label too
             text = text.replace(
-                f'state "{state}\\l" as {state}', f'state "{self.label_of(state)} {state}" as {state}'
-            )
-            text = text.replace(
                 f'state "{state}" as {state}', f'state "{self.label_of(state)} {state}" as {state}'
             )
-        return text.replace("\\l", "")
+        return text
 
 
 def _hold_guard(event: Any) -> bool:
