@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from followup.escalation import STALE_LEVEL, ProjectClock, assess
 from followup.fields import ROLES
@@ -72,11 +72,8 @@ def build_messages(app: Followup, ids: Sequence[int], now: datetime) -> tuple[li
             ).unique()
         }
         sent_before = _escalation_so_far(app, session, projects, zone)
-        digests = {
-            n.recipient_id: _digest_context(app, session, people[n.recipient_id], now)
-            for n in notes
-            if n.kind == "digest"
-        }
+        readers = [people[n.recipient_id] for n in notes if n.kind == "digest"]
+        digests = _digest_contexts(app, session, readers, now) if readers else {}
 
     obsolete: list[int] = []
     groups: dict[tuple[int, str], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
@@ -232,45 +229,56 @@ def _escalation_so_far(
     return out
 
 
-def _digest_context(app: Followup, session: Any, person: Official, now: datetime) -> dict[str, Any] | None:
-    """The weekly digest of one official: their projects and lights, and this week's deadlines."""
+def _digest_contexts(
+    app: Followup, session: Any, people: Sequence[Official], now: datetime
+) -> dict[int, dict[str, Any] | None]:
+    """The weekly digest of each official: their projects (as case officer, leader in charge or head
+    of the responsible unit) with their lights, and this week's deadlines; None with nothing to report.
+    The active projects are read and assessed once for everybody."""
     zone = app.settings.zone
     today = local_day(now, zone)
     monday = today - timedelta(days=today.weekday())
     sunday = monday + timedelta(days=6)
-    theirs = [Project.officer_id == person.id, Project.leader_id == person.id]
-    if person.is_head:
-        theirs.append(Project.unit_id == person.unit_id)
-    mine = select(Project).where(Project.stage != TERMINATED, or_(*theirs)).order_by(Project.id)
-    projects = []
-    due = []
-    for project in session.scalars(mine).unique():
+    items: list[tuple[Project, dict[str, Any]]] = []
+    active = select(Project).where(Project.stage != TERMINATED).order_by(Project.id)
+    for project in session.scalars(active).unique():
         workflow = app.workflows.get(project.workflow)
         if workflow.is_final(project.stage):
             continue
-        assessment = assess(
-            workflow,
-            ProjectClock.from_row(project),
-            now,
-            app.calendar,
-            zone,
+        assessment = assess(workflow, ProjectClock.from_row(project), now, app.calendar, zone)
+        items.append(
+            (
+                project,
+                {
+                    "id": project.id,
+                    "name": project.name,
+                    "stage_label": workflow.label_of(project.stage),
+                    "deadline": project.deadline.isoformat() if project.deadline else None,
+                    "light": assessment.light,
+                    "light_label": assessment.light_label,
+                },
+            )
         )
-        item = {
-            "id": project.id,
-            "name": project.name,
-            "stage_label": workflow.label_of(project.stage),
-            "deadline": project.deadline.isoformat() if project.deadline else None,
-            "light": assessment.light,
-            "light_label": assessment.light_label,
-        }
-        projects.append(item)
-        if project.deadline is not None and monday <= project.deadline <= sunday:
-            due.append(item)
-    if not projects:
-        return None
     year, week, _ = today.isocalendar()
-    return {
-        "week": f"{year}年第{week}周（{monday.isoformat()} 至 {sunday.isoformat()}）",
-        "projects": projects,
-        "due_this_week": due,
-    }
+    out: dict[int, dict[str, Any] | None] = {}
+    for person in people:
+        theirs = [
+            (project, item)
+            for project, item in items
+            if person.id in (project.officer_id, project.leader_id)
+            or (person.is_head and project.unit_id == person.unit_id)
+        ]
+        out[person.id] = (
+            {
+                "week": f"{year}年第{week}周（{monday.isoformat()} 至 {sunday.isoformat()}）",
+                "projects": [item for _, item in theirs],
+                "due_this_week": [
+                    item
+                    for project, item in theirs
+                    if project.deadline is not None and monday <= project.deadline <= sunday
+                ],
+            }
+            if theirs
+            else None
+        )
+    return out
