@@ -107,18 +107,21 @@ def setup(env: dict[str, str], url: str, data_dir: Path, projects: int) -> list[
         env,
     )
 
-    from followup.service import Followup, ProjectInput
+    from followup.app import ledger
+    from followup.app.runtime import Runtime
     from followup.settings import load_settings
 
-    app = Followup(load_settings({"database_url": url, "data_dir": str(data_dir)}, env=env))
+    rt = Runtime.open(load_settings({"database_url": url, "data_dir": str(data_dir)}, env=env))
     try:
-        now = datetime.now(UTC)
+        rt = rt.at(datetime.now(UTC))
         ids = []
         for i in range(projects):
-            data = ProjectInput(name=f"基准项目{i:04d}", officer="o1", unit="u1", values={"investor": "x"})
-            ids.append(app.add_project(data, stage="talks", since=None, by=None, now=now).id)
+            data = ledger.ProjectInput(
+                name=f"基准项目{i:04d}", officer="o1", unit="u1", values={"investor": "x"}
+            )
+            ids.append(ledger.add_project(rt, data, stage="talks").id)
     finally:
-        app.store.dispose()  # no pooled connection left open beside the CLI's
+        rt.close()  # no pooled connection left open beside the CLI's
     return ids
 
 
@@ -236,15 +239,15 @@ def import_profile(env: dict[str, str], statement: str, top: int = 10, repeat: i
 
 def heavy_check(env: dict[str, str]) -> None:
     code = (
-        "import json, sys, followup.cli, followup.service; "
+        "import json, sys, followup.cli, followup.app.moves; "
         f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))"
     )
     proc = subprocess.run([PYTHON, "-c", code], env=env, capture_output=True, text=True, check=True)
     loaded = json.loads(proc.stdout)
     if loaded:
-        print(f"\nFLAG: `import followup.cli, followup.service` loads {', '.join(loaded)}")
+        print(f"\nFLAG: `import followup.cli, followup.app.moves` loads {', '.join(loaded)}")
     else:
-        print(f"\nok: `import followup.cli, followup.service` loads none of {', '.join(HEAVY)}")
+        print(f"\nok: `import followup.cli, followup.app.moves` loads none of {', '.join(HEAVY)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         advance, floor = measure(env, Mover(ids), args.runs, args.warmup)
         ok = report(advance, floor)
         import_profile(env, "import followup.cli")
-        import_profile(env, "import followup.cli, followup.service")
+        import_profile(env, "import followup.cli, followup.app.moves")
         heavy_check(env)
     return 0 if ok else 1
 

@@ -4,7 +4,7 @@ What it measures (issue 3's target)
     * followup: ``with transport_for(settings) as t: t.send(m)`` for ``--messages`` OutgoingMessage
       (Chinese subject, text and HTML of about 2 KB together, one recipient each), with
       ``smtp_host=127.0.0.1``, the server's port and ``smtp_security=none``: yagmail opens the
-      connection, followup builds each MIME message (``followup.mail.build_message``) and hands it
+      connection, followup builds each MIME message (``followup.mail.transport.build_message``) and hands it
       over with ``sendmail``;
     * raw: one ``smtplib.SMTP`` connection, ``sendmail`` of the same number of equivalent messages.
       To be fair, the raw side builds its messages inside the timed part too, the way a plain stdlib
@@ -104,7 +104,7 @@ def free_port() -> int:
 
 def outgoing(n: int) -> list[Any]:
     """``n`` realistic notifications: a yellow-light reminder about one project, text and HTML."""
-    from followup.mail import OutgoingMessage, make_message_id
+    from followup.mail.transport import OutgoingMessage, make_message_id
 
     out = []
     for i in range(n):
@@ -180,7 +180,7 @@ def raw_message(m: Any, date: datetime) -> EmailMessage:
 
 
 def send_followup(settings: Any, messages: Sequence[Any]) -> None:
-    from followup.mail import transport_for
+    from followup.mail.transport import transport_for
 
     with transport_for(settings) as transport:
         for m in messages:

@@ -1,7 +1,7 @@
 """Benchmark: the escalation sweep against raw sqlite3 doing the same database work, at two sizes.
 
 What it measures (issue 3's targets)
-    * sweep: ``followup.outbox.sweep(app, now)``, the real function on a real SQLite file, with
+    * sweep: ``followup.app.escalation.sweep(rt)``, the real function on a real SQLite file, with
       ``--due`` projects due among ``--projects`` (and again among ``--big``). Every repeat runs on a
       fresh copy of the same built file, so each one finds the same due projects;
     * raw: plain ``sqlite3`` on another fresh copy doing the same database work in one transaction
@@ -21,11 +21,11 @@ Targets
     * an empty sweep < 1 ms (at both sizes).
 
 Both sides use the same connection settings (WAL, ``synchronous=NORMAL``, ``foreign_keys=ON``, as
-``followup.db`` sets them), start on a fresh copy (OS page cache warm, the connection's own cache
+``followup.store.db`` sets them), start on a fresh copy (OS page cache warm, the connection's own cache
 cold) with a connection opened and used once before the clock starts, and alternate which of the two
 goes first from one repeat to the next.
 
-The database is created through the real schema (``Followup.init``, alembic) and organisation
+The database is created through the real schema (``Runtime.init``, alembic) and organisation
 (``add_unit``, ``add_official``: six units with a head each, two case officers per unit, a county
 leader and the supervision office); the projects, 3 history lines and 2 old sent notifications per
 project are bulk-loaded with raw ``sqlite3`` exactly as the ORM stores them (UTC naive
@@ -195,45 +195,30 @@ def settings_for(path: Path, tmp: Path) -> Any:
 
 def make_org(path: Path, tmp: Path) -> Org:
     """The schema and the organisation, through the real application."""
-    from followup.service import Followup
+    from followup.app import organisation as org
+    from followup.app.runtime import Runtime
 
-    app = Followup(settings_for(path, tmp))
+    rt = Runtime.open(settings_for(path, tmp)).at(NOW - timedelta(days=800))
     try:
-        app.init()
-        created = NOW - timedelta(days=800)
+        rt.init()
         for n, key in enumerate(UNITS):
             kind = "department" if key == "bureau" else "township"
-            app.add_unit(key, f"单位{n}号" if key != "bureau" else "县投资促进局", kind, created)
+            org.add_unit(rt, key, f"单位{n}号" if key != "bureau" else "县投资促进局", kind)
         for n, key in enumerate(UNITS):
-            app.add_official(
-                f"head_{key}",
-                name=f"主任{n}",
-                email=f"head_{key}@example.gov.cn",
-                unit=key,
-                head=True,
-                now=created,
+            org.add_official(
+                rt, f"head_{key}", name=f"主任{n}", email=f"head_{key}@example.gov.cn", unit=key, head=True
             )
             for k in range(2):
-                app.add_official(
-                    f"officer_{key}_{k}",
-                    name=f"专员{n}{k}",
-                    email=f"officer_{key}_{k}@example.gov.cn",
-                    unit=key,
-                    now=created,
-                )
-        app.add_official(
-            "leader", name="刘强", email="leader@example.gov.cn", unit="bureau", roles=["leader"], now=created
+                name, email = f"专员{n}{k}", f"officer_{key}_{k}@example.gov.cn"
+                org.add_official(rt, f"officer_{key}_{k}", name=name, email=email, unit=key)
+        org.add_official(
+            rt, "leader", name="刘强", email="leader@example.gov.cn", unit="bureau", roles=["leader"]
         )
-        app.add_official(
-            "duban",
-            name="徐丽",
-            email="duban@example.gov.cn",
-            unit="bureau",
-            roles=["supervision"],
-            now=created,
+        org.add_official(
+            rt, "duban", name="徐丽", email="duban@example.gov.cn", unit="bureau", roles=["supervision"]
         )
     finally:
-        app.store.dispose()
+        rt.close()
     con = sqlite3.connect(path)
     try:
         units = dict(con.execute("SELECT key, id FROM units"))
@@ -434,16 +419,16 @@ def open_app(path: Path, tmp: Path) -> Any:
     """The application on ``path``, its connection opened and used once (schema check included)."""
     from sqlalchemy import text
 
-    from followup.service import Followup
+    from followup.app.runtime import Runtime
 
-    app = Followup(settings_for(path, tmp))
-    with app.store.reading() as session:
+    rt = Runtime.open(settings_for(path, tmp)).at(NOW)
+    with rt.store.reading() as session:
         session.execute(text("SELECT count(*) FROM officials")).scalar()
-    return app
+    return rt
 
 
 def open_raw(path: Path) -> sqlite3.Connection:
-    """A connection set up as ``followup.db`` sets its own, used once."""
+    """A connection set up as ``followup.store.db`` sets its own, used once."""
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA foreign_keys=ON")
     con.execute("PRAGMA busy_timeout=5000")
@@ -533,7 +518,7 @@ class SizeResult:
 
 
 def measure(base: Path, tmp: Path, projects: int, due: int, repeat: int, empty_runs: int) -> SizeResult:
-    from followup.outbox import sweep
+    from followup.app.escalation import sweep
 
     run_db = tmp / "run.db"
     now_s = stamp(NOW)
@@ -566,16 +551,16 @@ def measure(base: Path, tmp: Path, projects: int, due: int, repeat: int, empty_r
         fresh_copy(base, run_db)
         app = open_app(run_db, tmp)
         try:
-            seconds, result = timed(lambda: sweep(app, NOW))
+            seconds, result = timed(lambda: sweep(app))
             if result.looked_at != due or result.queued == 0:
                 raise SystemExit(f"sweep looked at {result.looked_at}, queued {result.queued}")
             queued = result.queued
             sweeps.append(seconds)
-            empties.append(median_ms(lambda: sweep(app, NOW), empty_runs))
-            if sweep(app, NOW).looked_at != 0:
+            empties.append(median_ms(lambda: sweep(app), empty_runs))
+            if sweep(app).looked_at != 0:
                 raise SystemExit("the empty sweep found projects due")
         finally:
-            app.store.dispose()
+            app.close()
         if work is None:
             work = read_back(run_db, first_new, due_ids)
 
@@ -611,7 +596,7 @@ def measure(base: Path, tmp: Path, projects: int, due: int, repeat: int, empty_r
 
 
 def profile(base: Path, tmp: Path, top: int = 25) -> None:
-    from followup.outbox import sweep
+    from followup.app.escalation import sweep
 
     run_db = tmp / "run.db"
     fresh_copy(base, run_db)
@@ -619,10 +604,10 @@ def profile(base: Path, tmp: Path, top: int = 25) -> None:
     try:
         prof = cProfile.Profile()
         prof.enable()
-        sweep(app, NOW)
+        sweep(app)
         prof.disable()
     finally:
-        app.store.dispose()
+        app.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{run_db}{suffix}").unlink(missing_ok=True)
     for key in ("cumulative", "tottime"):

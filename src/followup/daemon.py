@@ -13,26 +13,24 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from followup.app.escalation import queue_digests, send, sweep
+from followup.app.runtime import Clock, Runtime
+from followup.domain.timeutil import utcnow
 from followup.errors import FollowupError
-from followup.outbox import queue_digests, send, sweep
 from followup.settings import WEEKDAYS
-from followup.timeutil import utcnow
-
-if TYPE_CHECKING:
-    from followup.service import Followup
 
 log = logging.getLogger("followup.daemon")
 
 
-def make_clock(start: datetime | None) -> Callable[[], datetime]:
+def make_clock(start: datetime | None) -> Clock:
     """Real time, or a replayed time that starts at ``start`` and runs at real speed."""
     if start is None:
         return utcnow
@@ -53,42 +51,49 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def run(app: Followup, *, start: datetime | None, sweep_every: int, send_every: int) -> None:
-    """Run until SIGTERM/SIGINT."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(stream=sys.stderr)
-    logging.getLogger("followup").setLevel(
-        min(logging.getLogger("followup").level or logging.INFO, logging.INFO)
-    )
-    clock = make_clock(start)
-    zone = app.settings.zone
+def schedule(rt: Runtime, *, sweep_every: int, send_every: int) -> BlockingScheduler:
+    """The scheduler with its four jobs: sweep, send, the weekly digest and its catch-up at start."""
+    zone = rt.zone
     scheduler = BlockingScheduler(
         timezone=zone,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
     first = datetime.now(zone)
     scheduler.add_job(
-        _guarded("sweep", lambda: sweep(app, clock())),
+        _guarded("sweep", lambda: sweep(rt)),
         IntervalTrigger(seconds=sweep_every),
         id="sweep",
         next_run_time=first,
     )
     scheduler.add_job(
-        _guarded("send", lambda: send(app, clock())),
+        _guarded("send", lambda: send(rt)),
         IntervalTrigger(seconds=send_every),
         id="send",
         next_run_time=first + timedelta(seconds=1),
     )
-    weekday, at = app.settings.digest_schedule
+    weekday, at = rt.settings.digest_schedule
     scheduler.add_job(
-        _guarded("digest", lambda: queue_digests(app, clock())),
+        _guarded("digest", lambda: queue_digests(rt)),
         CronTrigger(day_of_week=WEEKDAYS[weekday], hour=at.hour, minute=at.minute, timezone=zone),
         id="digest",
     )
     # After downtime, this week's digest is still owed if its time has passed (queuing is idempotent).
     scheduler.add_job(
-        _guarded("digest", lambda: queue_digests(app, clock())), id="digest-catch-up", next_run_time=first
+        _guarded("digest", lambda: queue_digests(rt)), id="digest-catch-up", next_run_time=first
     )
+    return scheduler
+
+
+def run(rt: Runtime, *, start: datetime | None, sweep_every: int, send_every: int) -> None:
+    """Run until SIGTERM/SIGINT; ``start`` replays from that instant at real speed."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(stream=sys.stderr)
+    logging.getLogger("followup").setLevel(
+        min(logging.getLogger("followup").level or logging.INFO, logging.INFO)
+    )
+    rt = replace(rt, clock=make_clock(start))
+    scheduler = schedule(rt, sweep_every=sweep_every, send_every=send_every)
+    weekday, at = rt.settings.digest_schedule
 
     stopping: list[int] = []
 
@@ -102,7 +107,7 @@ def run(app: Followup, *, start: datetime | None, sweep_every: int, send_every: 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    where = app.settings.smtp_host or str(app.settings.maildir)
+    where = rt.settings.smtp_host or str(rt.settings.maildir)
     log.info(
         "daemon started: sweep every %ss, send every %ss to %s, digest %s %s; clock %s",
         sweep_every,

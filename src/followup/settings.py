@@ -132,21 +132,8 @@ def load_settings(
     """Resolve the settings: ``overrides`` (CLI flags, None = not given) > environment > file > defaults."""
     env = dict(os.environ) if env is None else env
     overrides = {k: v for k, v in (overrides or {}).items() if v not in (None, "")}
-    file_values: dict[str, Any] = {}
     path = _config_file(config_file, env)
-    if path is not None:
-        import tomllib  # only when there is a config file to read
-
-        try:
-            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
-            raise ConfigError(f"config file {path}: {exc}") from exc
-        unknown = sorted(set(file_values) - set(SETTINGS_HELP))
-        if unknown:
-            raise ConfigError(
-                f"config file {path}: unknown key {unknown[0]!r}; allowed: {', '.join(SETTINGS_HELP)}"
-            )
-
+    file_values = _read_config(path) if path is not None else {}
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name, (var, _help) in SETTINGS_HELP.items():
@@ -156,7 +143,26 @@ def load_settings(
             values[name], sources[name] = env[var], var
         elif name in file_values:
             values[name], sources[name] = file_values[name], str(path)
+    return _resolve(values, env, sources)
 
+
+def _read_config(path: Path) -> dict[str, Any]:
+    import tomllib  # only when there is a config file to read
+
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        raise ConfigError(f"config file {path}: {exc}") from exc
+    unknown = sorted(set(values) - set(SETTINGS_HELP))
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown key {unknown[0]!r}; allowed: {', '.join(SETTINGS_HELP)}"
+        )
+    return values
+
+
+def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str]) -> Settings:
+    """Check each value and fill in the defaults."""
     data_dir = Path(values.get("data_dir") or _default_data_dir(env)).expanduser()
     database_url = values.get("database_url") or f"sqlite:///{data_dir / 'followup.db'}"
     timezone = str(values.get("timezone") or "Asia/Shanghai")
@@ -164,22 +170,9 @@ def load_settings(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"timezone {timezone!r} is not a known IANA zone (e.g. Asia/Shanghai)") from exc
-    workflow_dir = values.get("workflow_dir")
-    if workflow_dir is not None:
-        workflow_dir = Path(workflow_dir).expanduser()
-        if not workflow_dir.is_dir():
-            raise ConfigError(f"workflow dir {workflow_dir} is not a folder")
     security = str(values.get("smtp_security") or "none").lower()
     if security not in SMTP_SECURITY:
         raise ConfigError(f"smtp security {security!r}; allowed: {', '.join(SMTP_SECURITY)}")
-    port = values.get("smtp_port")
-    if port is not None:
-        try:
-            port = int(port)
-        except ValueError:
-            raise ConfigError(f"smtp port {port!r} is not a number") from None
-        if not 0 < port < 65536:
-            raise ConfigError(f"smtp port {port} is out of range")
     mail_from = str(values.get("mail_from") or "followup@localhost")
     if any(c in mail_from for c in "\r\n"):
         raise ConfigError("mail from must be one line")
@@ -187,11 +180,11 @@ def load_settings(
         data_dir=data_dir,
         database_url=str(database_url),
         timezone=timezone,
-        workflow_dir=workflow_dir,
+        workflow_dir=_existing_dir(values.get("workflow_dir"), "workflow dir"),
         default_workflow=str(values.get("default_workflow") or "investment"),
         calendar_file=_existing_file(values.get("calendar_file"), "calendar file"),
         smtp_host=values.get("smtp_host") or None,
-        smtp_port=port,
+        smtp_port=_port(values.get("smtp_port")),
         smtp_user=values.get("smtp_user") or None,
         smtp_password=values.get("smtp_password") or None,
         smtp_security=security,
@@ -201,6 +194,18 @@ def load_settings(
         digest_schedule=_weekly(str(values.get("digest_schedule") or "mon 08:30")),
         sources=sources,
     )
+
+
+def _port(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        port = int(value)
+    except ValueError:
+        raise ConfigError(f"smtp port {value!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"smtp port {port} is out of range")
+    return port
 
 
 def _existing_file(value: Any, what: str) -> Path | None:

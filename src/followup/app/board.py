@@ -1,0 +1,159 @@
+"""What the bureau looks at: the status board (lights by unit, warnings about the system itself) and
+the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from followup.app.runtime import Runtime
+from followup.app.views import View
+from followup.domain.kinds import NoticeStatus
+from followup.domain.ladder import Memo, assess
+from followup.domain.notices import ProjectClock
+from followup.domain.timeutil import in_zone, local_day
+from followup.domain.workflow import ON_HOLD, Workflow
+from followup.errors import InvalidInput
+from followup.store import queries
+
+
+@dataclass(frozen=True)
+class Recipient(View):
+    key: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class OutboxRow(View):
+    id: int
+    project_id: int | None
+    kind: str
+    level: str
+    repeat_no: int
+    recipient: Recipient
+    role: str
+    status: str
+    attempts: int
+    due_at: datetime
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    message_id: str | None
+
+
+@dataclass
+class UnitLights(View):
+    """One unit's line on the board: its active projects by light, stale, on hold."""
+
+    key: str
+    name: str
+    green: int = 0
+    blue: int = 0
+    yellow: int = 0
+    red: int = 0
+    top: int = 0
+    stale: int = 0
+    on_hold: int = 0
+
+    def count(self, column: str) -> None:
+        setattr(self, column, getattr(self, column) + 1)
+
+
+@dataclass(frozen=True)
+class StatusBoard(View):
+    now: datetime
+    units: list[UnitLights]
+    totals: UnitLights
+    warnings: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["totals"] = {k: v for k, v in out["totals"].items() if k not in ("key", "name")}
+        return out
+
+
+def status_board(rt: Runtime) -> StatusBoard:
+    """Green/blue/yellow/red/top counts by unit, stale counts, and warnings about the system itself."""
+    now = rt.now()
+    units: dict[str, UnitLights] = {}
+    totals = UnitLights("", "")
+    deadline_years: set[int] = set()
+    memo: Memo = {}
+    seen: set[tuple[str, str, date]] = set()
+    with rt.store.reading() as session:
+        conn = session.connection()
+        for row in queries.active_clocks(conn):
+            unit = units.setdefault(row.key, UnitLights(row.key, row.name))
+            if row.stage == ON_HOLD:
+                for line in (unit, totals):
+                    line.count("on_hold")
+                continue
+            workflow = rt.workflows.get(row.workflow)
+            if workflow.is_final(row.stage):
+                continue
+            assessment = assess(workflow, ProjectClock.from_row(row), now, rt.calendar, rt.zone, memo)
+            for line in (unit, totals):
+                line.count(assessment.light)
+                if assessment.stale_since:
+                    line.count("stale")
+            if row.deadline is not None and (row.workflow, row.stage, row.deadline) not in seen:
+                seen.add((row.workflow, row.stage, row.deadline))
+                deadline_years |= _years_of_ladder(rt, workflow, row.stage, row.deadline)
+        failed, stuck = queries.outbox_health(conn, now)
+    warnings = _warnings(rt, deadline_years | {local_day(now, rt.zone).year}, failed, stuck)
+    return StatusBoard(in_zone(now, rt.zone), [units[k] for k in sorted(units)], totals, warnings)
+
+
+def _years_of_ladder(rt: Runtime, workflow: Workflow, stage: str, deadline: date) -> set[int]:
+    """The years a deadline's ladder counts days in (each must be in the calendar)."""
+    return {deadline.year} | {
+        level.at.apply(deadline, rt.calendar).year for level in workflow.ladder_for(stage)
+    }
+
+
+def _warnings(rt: Runtime, years: set[int], failed: int, stuck: int) -> list[str]:
+    warnings: list[str] = []
+    uncovered = sorted(y for y in years if not rt.calendar.covers(y))
+    if uncovered:
+        warnings.append(
+            f"no official holiday calendar for {', '.join(map(str, uncovered))}: working days there are "
+            f"counted as plain weekdays; declare them in a county calendar file (FOLLOWUP_CALENDAR_FILE)"
+        )
+    if failed:
+        warnings.append(f"{failed} notifications failed for good: see `followup outbox --status failed`")
+    if stuck:
+        warnings.append(f"{stuck} notifications have waited more than a day: is `followup send` running?")
+    return warnings
+
+
+def list_outbox(rt: Runtime, *, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
+    """The newest ``limit`` notifications (of ``status``), oldest first."""
+    if status is not None and status not in NoticeStatus._value2member_map_:
+        raise InvalidInput(f"unknown status {status!r}; allowed: {', '.join(NoticeStatus)}")
+    zone = rt.zone
+    with rt.store.reading() as session:
+        rows = queries.outbox(session.connection(), status, limit)
+    out = [
+        OutboxRow(
+            id=m.id,
+            project_id=m.project_id,
+            kind=m.kind,
+            level=m.level,
+            repeat_no=m.repeat_no,
+            recipient=Recipient(m.who_key, m.who_name, m.who_email),
+            role=m.role,
+            status=m.status,
+            attempts=m.attempts,
+            due_at=in_zone(m.due_at, zone),
+            created_at=in_zone(m.created_at, zone),
+            next_attempt_at=in_zone(m.next_attempt_at, zone),
+            sent_at=in_zone(m.sent_at, zone),
+            last_error=m.last_error,
+            message_id=m.message_id,
+        )
+        for m in rows
+    ]
+    return list(reversed(out))

@@ -1,0 +1,206 @@
+"""Moving projects: stage moves, hold (暂缓), resume, terminate (终止), follow-ups (跟进记录),
+extensions (延期).
+
+Every move is checked by the workflow's state machine against the project as it would be after it
+(under the project's row lock), then written with its history line in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from followup.app import records
+from followup.app.runtime import Runtime
+from followup.app.views import EventView, ProjectView
+from followup.domain import deadlines, validate
+from followup.domain.kinds import APPROVER_ROLES, EventKind
+from followup.domain.timeutil import as_utc, local_day
+from followup.domain.workflow import ON_HOLD, TERMINATED, MoveSubject, Workflow
+from followup.errors import InvalidInput
+from followup.store.models import Official, Project
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move of one project, as asked for.
+
+    ``target``: a stage, ``on_hold``, ``terminated``, or None to resume to the held stage. ``note`` is the
+    reason for a hold or a termination; ``on`` when it happened (default now); ``until`` the expected
+    restart date of a hold; ``values`` ledger fields recorded in the same step (as typed).
+    """
+
+    project_id: int
+    target: str | None
+    by: str
+    note: str | None = None
+    on: datetime | None = None
+    until: date | None = None
+    values: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def advance(rt: Runtime, move: Move) -> ProjectView:
+    """Make ``move``, or raise why not (MoveRefused, GuardFailed, InvalidInput) having written nothing."""
+    now = rt.now()
+    note = validate.note(move.note) if move.note else None
+    on = move.on or now
+    with rt.store.transaction() as session:
+        row = records.project(session, move.project_id, lock=True)
+        workflow = rt.workflows.get(row.workflow)
+        target = move.target
+        if target is None:  # resume: back to the stage it was held in, read under the same lock
+            if row.stage != ON_HOLD or row.held_stage is None:
+                raise InvalidInput(f"project {move.project_id} is not on hold")
+            target = row.held_stage
+        actor = records.official(session, move.by, what="--by official")
+        records.check_when(rt, on, now, row.stage_since, "--on")
+        parsed = records.parse_values(session, move.values)
+        day = local_day(on, rt.zone)
+        if move.until is not None and move.until <= day:
+            raise InvalidInput(f"--until {move.until} must be after the day of the move")
+        subject = MoveSubject(
+            state=row.stage,
+            values={**records.current_values(row), **parsed},
+            held_stage=row.held_stage,
+            reason=note,
+            until=move.until,
+        )
+        workflow.check_move(subject, target)
+
+        source = row.stage
+        changes: dict[str, Any] = {}
+        records.set_values(row, parsed, changes)
+        stage = workflow.stages.get(target)
+        if stage is not None and stage.records and getattr(row, stage.records) is None:
+            setattr(row, stage.records, day)
+            changes[stage.records] = [None, day.isoformat()]
+        _enter(rt, row, workflow, source, target, on, note, move.until)
+        row.updated_at = now
+        result = records.reschedule(rt, row, workflow, now)
+        extra = {"until": move.until.isoformat()} if move.until else {}
+        records.record_event(
+            session,
+            row,
+            EventKind.MOVE,
+            at=on,
+            now=now,
+            by=actor,
+            from_stage=source,
+            to_stage=target,
+            note=note,
+            changes={**changes, **extra} or None,
+        )
+        session.flush()
+        return records.project_view(rt, row, workflow, result)
+
+
+def _enter(
+    rt: Runtime,
+    row: Project,
+    workflow: Workflow,
+    source: str,
+    target: str,
+    on: datetime,
+    note: str | None,
+    until: date | None,
+) -> None:
+    """Put the project in ``target`` as of ``on``: its side-state fields, its deadline, a fresh ladder."""
+    day = local_day(on, rt.zone)
+    if target == ON_HOLD:
+        row.held_stage, row.held_since = source, on
+        row.held_deadline, row.hold_until, row.hold_reason = row.deadline, until, note
+        row.deadline = None
+    elif target == TERMINATED:
+        row.end_reason = note
+        row.deadline = None
+    elif source == ON_HOLD:
+        held_on = local_day(row.held_since, rt.zone) if row.held_since else day
+        row.deadline = deadlines.on_resume(
+            workflow.stages.get(row.held_stage or ""), row.held_deadline, held_on, day, rt.calendar
+        )
+        row.held_stage = row.held_since = row.held_deadline = None
+        row.hold_until = row.hold_reason = None
+    else:
+        row.deadline = deadlines.on_entry(workflow, target, day, records.current_values(row), rt.calendar)
+    row.stage = target
+    row.stage_since = on
+    row.stage_seq += 1  # every move starts a fresh ladder
+    row.last_activity_at = max(as_utc(row.last_activity_at), on)
+
+
+def log(rt: Runtime, project_id: int, *, by: str, text: str, on: datetime | None = None) -> EventView:
+    """Record a follow-up (跟进记录); it also resets the staleness clock."""
+    now = rt.now()
+    text = validate.note(text, "follow-up text")
+    on = on or now
+    with rt.store.transaction() as session:
+        row = records.project(session, project_id, lock=True)
+        actor = records.official(session, by, what="--by official")
+        records.check_when(rt, on, now, None, "--on")
+        if on < as_utc(row.created_at) and on < as_utc(row.stage_since):
+            raise InvalidInput("--on is before the project was entered")
+        if on > as_utc(row.last_activity_at):
+            row.last_activity_at = on
+        row.updated_at = now
+        records.reschedule(rt, row, rt.workflows.get(row.workflow), now)
+        event = records.record_event(
+            session,
+            row,
+            EventKind.FOLLOWUP,
+            at=on,
+            now=now,
+            by=actor,
+            from_stage=row.stage,
+            to_stage=row.stage,
+            note=text,
+        )
+        session.flush()
+        event.by = actor
+        return records.event_view(rt, event)
+
+
+def extend(rt: Runtime, project_id: int, *, days: int, by: str, reason: str) -> ProjectView:
+    """Move a project's deadline ``days`` calendar days later (延期). Only its leader in charge, the
+    supervision office or a principal leader may approve; the extension starts a fresh ladder."""
+    now = rt.now()
+    reason = validate.note(reason, "reason")
+    deadlines.check_extension(days)
+    with rt.store.transaction() as session:
+        row = records.project(session, project_id, lock=True)
+        workflow = rt.workflows.get(row.workflow)
+        approver = records.official(session, by, what="--by official")
+        if row.deadline is None:
+            raise InvalidInput(
+                f"project {project_id} has no running deadline ({workflow.label_of(row.stage)})"
+            )
+        _check_approver(row, approver, by)
+        old = row.deadline
+        row.deadline = deadlines.extended(old, days)
+        row.deadline_version += 1
+        row.updated_at = now
+        result = records.reschedule(rt, row, workflow, now)
+        records.record_event(
+            session,
+            row,
+            EventKind.EXTEND,
+            at=now,
+            now=now,
+            by=approver,
+            from_stage=row.stage,
+            to_stage=row.stage,
+            note=reason,
+            changes={"deadline": [old.isoformat(), row.deadline.isoformat()]},
+        )
+        session.flush()
+        return records.project_view(rt, row, workflow, result)
+
+
+def _check_approver(row: Project, approver: Official, by: str) -> None:
+    if row.leader_id == approver.id or APPROVER_ROLES & set(approver.roles):
+        return
+    raise InvalidInput(
+        f"{by!r} may not extend project {row.id}: only its leader in charge "
+        f"({row.leader.key if row.leader else 'none set'}), the supervision office or a principal leader may"
+    )

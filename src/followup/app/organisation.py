@@ -1,0 +1,279 @@
+"""The organisation: responsible units (乡镇, 部门) and the officials who answer for projects.
+
+Officials who leave office are deactivated (their projects handed over, with history), never deleted
+once anything refers to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from followup.app import records
+from followup.app.runtime import Runtime
+from followup.app.views import OfficialView, UnitView
+from followup.domain import validate
+from followup.domain.kinds import HELD_ROLES, EventKind, Role, UnitKind
+from followup.domain.workflow import TERMINATED
+from followup.errors import DuplicateKey, InvalidInput, StillReferenced
+from followup.store.models import Official, OfficialRole, Project, ProjectEvent, Unit
+
+
+def unit_view(row: Unit) -> UnitView:
+    return UnitView(row.key, row.name, row.kind, row.active)
+
+
+def official_view(row: Official) -> OfficialView:
+    return OfficialView(
+        row.key, row.name, row.email, row.unit.key, row.unit.name, row.is_head, tuple(row.roles), row.active
+    )
+
+
+def _kind(kind: str) -> UnitKind:
+    try:
+        return UnitKind(kind)
+    except ValueError:
+        raise InvalidInput(f"bad unit kind {kind!r}; allowed: {', '.join(UnitKind)}") from None
+
+
+def _roles(roles: Iterable[str]) -> list[str]:
+    out: set[str] = set()
+    for role in roles:
+        if role not in HELD_ROLES:
+            raise InvalidInput(f"unknown role {role!r}; allowed: {', '.join(HELD_ROLES)}")
+        out.add(role)
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------- units
+
+
+def add_unit(rt: Runtime, key: str, name: str, kind: str) -> UnitView:
+    validate.key(key, "unit")
+    name = validate.line(name, "unit name", max_len=200)
+    checked = _kind(kind)
+    with rt.store.transaction() as session:
+        if session.scalars(select(Unit.id).where(Unit.key == key)).first() is not None:
+            raise DuplicateKey(f"unit {key!r} already exists")
+        row = Unit(key=key, name=name, kind=str(checked), active=True, created_at=rt.now())
+        session.add(row)
+        session.flush()
+        return unit_view(row)
+
+
+def list_units(rt: Runtime, *, include_inactive: bool = False) -> list[UnitView]:
+    with rt.store.reading() as session:
+        query = select(Unit).order_by(Unit.key)
+        if not include_inactive:
+            query = query.where(Unit.active.is_(True))
+        return [unit_view(r) for r in session.scalars(query)]
+
+
+def update_unit(
+    rt: Runtime, key: str, *, name: str | None = None, kind: str | None = None, active: bool | None = None
+) -> UnitView:
+    name = validate.line(name, "unit name", max_len=200) if name is not None else None
+    checked = _kind(kind) if kind is not None else None
+    with rt.store.transaction() as session:
+        row = records.unit(session, key, active=False)
+        if active is False:
+            busy = session.scalars(
+                select(Project.id).where(Project.unit_id == row.id, Project.stage != TERMINATED)
+            ).first()
+            if busy is not None:
+                raise StillReferenced(
+                    f"unit {key!r} is still responsible for project {busy}; "
+                    f"move its projects first (`followup project edit ID --unit`)"
+                )
+        if name is not None:
+            row.name = name
+        if checked is not None:
+            row.kind = str(checked)
+        if active is not None:
+            row.active = active
+        return unit_view(row)
+
+
+# --------------------------------------------------------------------------- officials
+
+
+def add_official(
+    rt: Runtime,
+    key: str,
+    *,
+    name: str,
+    email: str,
+    unit: str,
+    head: bool = False,
+    roles: Sequence[str] = (),
+) -> OfficialView:
+    validate.key(key, "official")
+    name = validate.line(name, "name", max_len=200)
+    email = validate.email(email)
+    checked = _roles(roles)
+    with rt.store.transaction() as session:
+        if session.scalars(select(Official.id).where(Official.key == key)).first() is not None:
+            raise DuplicateKey(f"official {key!r} already exists")
+        row = Official(
+            key=key,
+            name=name,
+            email=email,
+            unit=records.unit(session, unit),
+            is_head=head,
+            active=True,
+            created_at=rt.now(),
+            role_rows=[OfficialRole(role=r) for r in checked],
+        )
+        session.add(row)
+        session.flush()
+        return official_view(row)
+
+
+def list_officials(
+    rt: Runtime, *, unit: str | None = None, role: str | None = None, include_inactive: bool = False
+) -> list[OfficialView]:
+    with rt.store.reading() as session:
+        query = select(Official).order_by(Official.key)
+        if unit is not None:
+            query = query.where(Official.unit_id == records.unit(session, unit, active=False).id)
+        if role is not None:
+            _roles([role])
+            query = query.where(Official.role_rows.any(OfficialRole.role == role))
+        if not include_inactive:
+            query = query.where(Official.active.is_(True))
+        return [official_view(r) for r in session.scalars(query).unique()]
+
+
+def get_official(rt: Runtime, key: str) -> OfficialView:
+    with rt.store.reading() as session:
+        return official_view(records.official(session, key, active=False))
+
+
+def update_official(
+    rt: Runtime,
+    key: str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    unit: str | None = None,
+    head: bool | None = None,
+    roles: Sequence[str] | None = None,
+) -> OfficialView:
+    name = validate.line(name, "name", max_len=200) if name is not None else None
+    email = validate.email(email) if email is not None else None
+    checked = _roles(roles) if roles is not None else None
+    with rt.store.transaction() as session:
+        row = records.official(session, key, active=False)
+        if name is not None:
+            row.name = name
+        if email is not None:
+            row.email = email
+        if unit is not None:
+            row.unit = records.unit(session, unit)
+        if head is not None:
+            row.is_head = head
+        if checked is not None:
+            if Role.LEADER not in checked and Role.LEADER in row.roles:
+                busy = session.scalars(
+                    select(Project.id).where(Project.leader_id == row.id, Project.stage != TERMINATED)
+                ).first()
+                if busy is not None:
+                    raise StillReferenced(f"{key!r} is leader in charge of project {busy}; reassign first")
+            row.role_rows = [OfficialRole(role=r) for r in checked]
+        session.flush()
+        return official_view(row)
+
+
+def deactivate_official(
+    rt: Runtime, key: str, *, reassign_to: str | None, by: str | None
+) -> tuple[OfficialView, list[int]]:
+    """Mark someone as having left office; with ``reassign_to``, hand over their active projects.
+
+    Nobody is ever deleted while referenced: the history keeps naming them.
+    """
+    now = rt.now()
+    with rt.store.transaction() as session:
+        row = records.official(session, key, active=False)
+        if not row.active:
+            raise InvalidInput(f"official {key!r} is already deactivated")
+        actor = records.official(session, by) if by else None
+        successor = records.official(session, reassign_to, what="successor") if reassign_to else None
+        if successor is not None and successor.id == row.id:
+            raise InvalidInput("cannot reassign projects to the official who leaves")
+        projects = (
+            session.scalars(
+                select(Project)
+                .where(
+                    (Project.officer_id == row.id) | (Project.leader_id == row.id),
+                    Project.stage != TERMINATED,
+                )
+                .order_by(Project.id)
+            )
+            .unique()
+            .all()
+        )
+        if projects and successor is None:
+            ids = ", ".join(str(p.id) for p in projects[:10])
+            raise StillReferenced(
+                f"{key!r} still follows active projects ({ids}); "
+                f"give --reassign-to OFFICIAL to hand them over"
+            )
+        for project in projects:
+            assert successor is not None  # refused above when there are projects to hand over
+            changes = _hand_over(project, row, successor, reassign_to)
+            project.updated_at = now
+            records.record_event(
+                session,
+                project,
+                EventKind.REASSIGN,
+                at=now,
+                now=now,
+                by=actor,
+                note=f"{row.name} 离任，项目移交 {successor.name}",
+                changes=changes,
+            )
+        row.active = False
+        row.left_at = now
+        session.flush()
+        return official_view(row), [p.id for p in projects]
+
+
+def _hand_over(
+    project: Project, leaving: Official, successor: Official, successor_key: str | None
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if project.officer_id == leaving.id:
+        project.officer = successor
+        changes["officer"] = [leaving.key, successor.key]
+    if project.leader_id == leaving.id:
+        if Role.LEADER not in successor.roles:
+            raise InvalidInput(
+                f"successor {successor_key!r} is not a county leader "
+                f"(role leader) but {leaving.key!r} leads project {project.id}"
+            )
+        project.leader = successor
+        changes["leader"] = [leaving.key, successor.key]
+    return changes
+
+
+def delete_official(rt: Runtime, key: str) -> None:
+    """Remove an official entered by mistake; refused once anything refers to them."""
+    with rt.store.transaction() as session:
+        row = records.official(session, key, active=False)
+        if not row.active:
+            raise StillReferenced(
+                f"official {key!r} has left office and is kept for the record; "
+                f"deactivated officials are never deleted"
+            )
+        used = session.scalars(
+            select(Project.id).where((Project.officer_id == row.id) | (Project.leader_id == row.id))
+        ).first()
+        used = used or session.scalars(select(ProjectEvent.id).where(ProjectEvent.by_id == row.id)).first()
+        if used is not None:
+            raise StillReferenced(
+                f"official {key!r} is referenced by projects or their history; "
+                f"use `followup official deactivate {key}` instead"
+            )
+        session.delete(row)

@@ -1,0 +1,236 @@
+"""Reading and writing stored records inside a use case's transaction, shared by the use cases.
+
+Lookups by key that fail with the error a user understands, history lines, typed field values from
+what was typed, the project's view and its next look for the sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from followup.app.runtime import Runtime
+from followup.app.views import EventView, ProjectView, Ref
+from followup.domain import deadlines, validate
+from followup.domain.fields import PROJECT_FIELDS
+from followup.domain.kinds import EventKind, Role
+from followup.domain.ladder import Assessment, assess
+from followup.domain.notices import ProjectClock
+from followup.domain.timeutil import as_utc, in_zone, parse_day, show
+from followup.domain.workflow import Workflow
+from followup.errors import InvalidInput, UnknownOfficial, UnknownProject, UnknownUnit
+from followup.store.models import Official, Project, ProjectEvent, Unit
+
+
+def shown(value: Any) -> Any:
+    """A stored value as a history line records it (JSON)."""
+    if isinstance(value, Official):
+        return value.key
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def unit(session: Session, key: str, *, active: bool = True) -> Unit:
+    row = session.scalars(select(Unit).where(Unit.key == key)).one_or_none()
+    if row is None:
+        raise UnknownUnit(f"unknown unit {key!r}; see `followup unit list`")
+    if active and not row.active:
+        raise InvalidInput(f"unit {key!r} is deactivated")
+    return row
+
+
+def official(session: Session, key: str, *, active: bool = True, what: str = "official") -> Official:
+    row = session.scalars(select(Official).where(Official.key == key)).unique().one_or_none()
+    if row is None:
+        raise UnknownOfficial(f"unknown {what} {key!r}; see `followup official list`")
+    if active and not row.active:
+        raise InvalidInput(f"{what} {key!r} has left office (deactivated); pick an active official")
+    return row
+
+
+def leader(session: Session, key: str) -> Official:
+    row = official(session, key, what="leader")
+    if Role.LEADER not in row.roles:
+        raise InvalidInput(
+            f"official {key!r} is not a county leader (role leader); "
+            f"give the role with `followup official update {key} --role leader`"
+        )
+    return row
+
+
+def project(session: Session, project_id: int, *, lock: bool = False) -> Project:
+    """A project by id; ``lock``: writers queue on the row (PostgreSQL; SQLite writers are serialised by
+    BEGIN IMMEDIATE), so a change is always checked against the state it will replace."""
+    row = session.get(Project, project_id, with_for_update={"of": Project} if lock else None)
+    if row is None:
+        raise UnknownProject(f"unknown project {project_id}; see `followup project list`")
+    return row
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def record_event(
+    session: Session,
+    row: Project,
+    kind: EventKind,
+    *,
+    at: datetime,
+    now: datetime,
+    by: Official | None,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    note: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> ProjectEvent:
+    """Append one line to the project's history."""
+    event = ProjectEvent(
+        project_id=row.id,
+        kind=str(kind),
+        at=at,
+        recorded_at=now,
+        by_id=by.id if by else None,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        note=note,
+        changes=changes,
+    )
+    session.add(event)
+    return event
+
+
+def parse_values(session: Session, raw: Mapping[str, str | None]) -> dict[str, Any]:
+    """Typed field values from what was typed; an empty string clears a field, None leaves it."""
+    out: dict[str, Any] = {}
+    for name, text in raw.items():
+        spec = PROJECT_FIELDS.get(name)
+        if spec is None:
+            raise InvalidInput(f"unknown field {name!r}; fields: {', '.join(PROJECT_FIELDS)}")
+        if text is None:
+            continue
+        if text == "":
+            out[name] = None
+        elif spec.kind in ("amount", "area"):
+            out[name] = validate.decimal(text, spec.name)
+        elif spec.kind == "date":
+            out[name] = parse_day(text, what=name)
+        elif spec.kind == "official":
+            out[name] = leader(session, text)
+        else:
+            out[name] = validate.line(text, name)
+    return out
+
+
+def current_values(row: Project) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in PROJECT_FIELDS}
+
+
+def set_values(row: Project, values: Mapping[str, Any], changes: dict[str, Any]) -> None:
+    """Store ``values`` on the project, noting each real change as [old, new] in ``changes``."""
+    for key, value in values.items():
+        old = getattr(row, key)
+        if old != value:
+            changes[key] = [shown(old), shown(value)]
+            setattr(row, key, value)
+
+
+def check_when(rt: Runtime, on: datetime, now: datetime, floor: datetime | None, what: str) -> None:
+    """A date the user gave for something that happened: not in the future, not before ``floor``."""
+    if on > now:
+        raise InvalidInput(f"{what} {show(on, rt.zone)} is in the future (now is {show(now, rt.zone)})")
+    if floor is not None and on < as_utc(floor):
+        raise InvalidInput(
+            f"{what} {show(on, rt.zone)} is before the project's last change ({show(floor, rt.zone)})"
+        )
+
+
+# --------------------------------------------------------------------------- the project's clock and view
+
+
+def assessment(rt: Runtime, row: Project, workflow: Workflow, now: datetime) -> Assessment:
+    return assess(workflow, ProjectClock.from_row(row), now, rt.calendar, rt.zone)
+
+
+def reschedule(rt: Runtime, row: Project, workflow: Workflow, now: datetime) -> Assessment:
+    """Whenever a project changes: its level, and when the sweep must next look at it (now, if it owes
+    something now: queuing is idempotent, so one look too many costs nothing)."""
+    result = assessment(rt, row, workflow, now)
+    row.level = result.level.key if result.level else None
+    row.next_escalation_at = now if result.owed else result.next_at
+    return result
+
+
+def ref(row: Official | Unit | None) -> Ref | None:
+    return None if row is None else Ref(row.key, row.name)
+
+
+def project_view(rt: Runtime, row: Project, workflow: Workflow, result: Assessment) -> ProjectView:
+    """The view of a project whose ladder was just assessed (``result``)."""
+    zone = rt.zone
+    level = result.level
+    basis = deadlines.basis(
+        workflow.stages.get(row.stage), row.deadline, current_values(row), row.deadline_version
+    )
+    return ProjectView(
+        id=row.id,
+        name=row.name,
+        workflow=row.workflow,
+        stage=row.stage,
+        stage_label=workflow.label_of(row.stage),
+        stage_since=in_zone(row.stage_since, zone),
+        deadline=row.deadline,
+        officer=Ref(row.officer.key, row.officer.name),
+        unit=Ref(row.unit.key, row.unit.name),
+        leader=ref(row.leader),
+        investor=row.investor,
+        investor_contact=row.investor_contact,
+        amount=row.amount,
+        funds_in_place=row.funds_in_place,
+        chain=row.chain,
+        land=row.land,
+        source=row.source,
+        signed_on=row.signed_on,
+        contract_start=row.contract_start,
+        contract_production=row.contract_production,
+        started_on=row.started_on,
+        production_on=row.production_on,
+        held_stage=row.held_stage,
+        hold_until=row.hold_until,
+        hold_reason=row.hold_reason,
+        end_reason=row.end_reason,
+        last_activity_at=in_zone(row.last_activity_at, zone),
+        created_at=in_zone(row.created_at, zone),
+        updated_at=in_zone(row.updated_at, zone),
+        version=row.version,
+        deadline_basis=basis,
+        deadline_version=row.deadline_version,
+        level=level.key if level else None,
+        level_label=level.label if level else None,
+        stale_since=result.stale_since,
+        next_escalation_at=in_zone(row.next_escalation_at, zone),
+    )
+
+
+def event_view(rt: Runtime, row: ProjectEvent) -> EventView:
+    return EventView(
+        id=row.id,
+        kind=row.kind,
+        at=in_zone(row.at, rt.zone),
+        recorded_at=in_zone(row.recorded_at, rt.zone),
+        by=ref(row.by),
+        from_stage=row.from_stage,
+        to_stage=row.to_stage,
+        note=row.note,
+        changes=row.changes,
+    )

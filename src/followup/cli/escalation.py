@@ -1,0 +1,135 @@
+"""Escalation: ``sweep``, ``send``, ``digest``, ``outbox``, ``status`` and the ``daemon``."""
+
+from __future__ import annotations
+
+import click
+
+from followup.app import board, escalation
+from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, table
+from followup.domain.kinds import Light
+from followup.errors import InvalidInput
+
+
+@cli.command()
+@now_option
+@click.option("--dry-run", is_flag=True, help="Show what would be queued; write nothing.")
+@json_option
+@pass_ctx
+def sweep(c: Context, now: str | None, dry_run: bool, as_json: bool) -> None:
+    """Queue the warnings every due project owes (idempotent: a second run queues nothing)."""
+    result = escalation.sweep(c.runtime(now), dry_run=dry_run)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    if dry_run:
+        for item in result.planned:
+            click.echo(
+                f"would queue: project {item['project_id']} {item['kind']} {item['level']}"
+                f" #{item['repeat_no']} → official {item['recipient_id']} ({item['role']})"
+            )
+    click.echo(f"{result.looked_at} projects due, {result.queued} notifications queued")
+
+
+@cli.command()
+@now_option
+@click.option(
+    "--any-time", is_flag=True, help="Send even outside working days and hours (a demo, an urgent run)."
+)
+@json_option
+@pass_ctx
+def send(c: Context, now: str | None, any_time: bool, as_json: bool) -> None:
+    """Deliver queued notifications: SMTP if FOLLOWUP_SMTP_HOST is set, else the local maildir."""
+    result = escalation.send(c.runtime(now), ignore_hours=any_time)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    if result.skipped_reason:
+        click.echo(f"nothing sent: {result.skipped_reason} (waiting; --any-time overrides)")
+        return
+    where = c.settings.smtp_host or str(c.settings.maildir)
+    click.echo(
+        f"{result.messages} messages ({result.sent} notifications) delivered to {where}; "
+        f"{result.retried} to retry, {result.failed} failed, {result.obsolete} obsolete"
+    )
+
+
+@cli.command()
+@now_option
+@pass_ctx
+def digest(c: Context, now: str | None) -> None:
+    """Queue this week's digest (周调度) for every official with projects, once the schedule has come."""
+    rt = c.runtime(now)
+    queued = escalation.queue_digests(rt)
+    key, due = escalation.digest_round(rt)
+    click.echo(f"{queued} digests queued for {key.round} (due {due.strftime('%Y-%m-%d %H:%M')})")
+
+
+@cli.command()
+@click.option("--status", "status_", type=click.Choice(["pending", "sending", "sent", "failed", "obsolete"]))
+@click.option("--limit", default=200, show_default=True, help="At most this many (the newest).")
+@json_option
+@pass_ctx
+def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
+    """List queued and delivered notifications."""
+    rows = board.list_outbox(c.runtime(), status=status_, limit=limit)
+    if as_json:
+        emit_json([r.to_dict() for r in rows])
+        return
+    table(
+        ["id", "项目", "类型", "级别", "收件人", "状态", "尝试", "下次尝试", "错误"],
+        [
+            [
+                r.id,
+                r.project_id or "",
+                r.kind,
+                f"{r.level}#{r.repeat_no}",
+                f"{r.recipient.name} <{r.recipient.email}>",
+                r.status,
+                r.attempts,
+                r.next_attempt_at.isoformat(timespec="minutes")[:16] if r.status == "pending" else "",
+                (r.last_error or "")[:40],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@cli.command()
+@now_option
+@json_option
+@pass_ctx
+def status(c: Context, now: str | None, as_json: bool) -> None:
+    """The board: green/blue/yellow/red/top by unit, and warnings about the system itself."""
+    shown = board.status_board(c.runtime(now))
+    if as_json:
+        emit_json(shown.to_dict())
+        return
+    headers = ["单位", *(light.label for light in Light), "跟进超时", "暂缓"]
+    rows = [
+        [u.name or "合计", *(getattr(u, light) for light in Light), u.stale, u.on_hold]
+        for u in [*shown.units, shown.totals]
+    ]
+    click.echo(f"项目预警看板 {shown.now.isoformat(timespec='seconds')}")
+    table(headers, rows)
+    for warning in shown.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--now",
+    "start",
+    envvar="FOLLOWUP_NOW",
+    metavar="TIME",
+    help="Start the daemon's clock at this time (it then runs at real speed). Env: FOLLOWUP_NOW.",
+)
+@click.option("--sweep-every", default=300, show_default=True, help="Seconds between sweeps.")
+@click.option("--send-every", default=60, show_default=True, help="Seconds between deliveries.")
+@pass_ctx
+def daemon(c: Context, start: str | None, sweep_every: int, send_every: int) -> None:
+    """Run sweep, send and the weekly digest on a schedule, in the foreground, until SIGTERM."""
+    from followup.daemon import run
+
+    if sweep_every < 1 or send_every < 1:
+        raise InvalidInput("--sweep-every and --send-every must be at least 1 second")
+    run(c.runtime(), start=c.instant(start, "--now"), sweep_every=sweep_every, send_every=send_every)

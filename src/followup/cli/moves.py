@@ -1,0 +1,144 @@
+"""Moving projects: ``advance``, ``hold``, ``resume``, ``terminate``, ``log``, ``extend``."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from followup.app import moves
+from followup.app.moves import Move
+from followup.app.moves import advance as advance_project
+from followup.cli.root import Context, F, cli, now_option, pass_ctx, set_values
+from followup.domain.timeutil import parse_day
+
+
+@dataclass(frozen=True)
+class MoveOptions:
+    """What every move command takes: who records it, when it happened, fields set in the same step."""
+
+    by: str
+    on: str | None
+    sets: tuple[str, ...]
+    now: str | None
+
+
+def move_options(func: F) -> F:
+    """Add --by, --on, --set and --now; the command gets them as one ``opts`` argument."""
+
+    @functools.wraps(func)
+    def collect(
+        *args: Any, by: str, on: str | None, sets: tuple[str, ...], now: str | None, **kwargs: Any
+    ) -> Any:
+        return func(*args, opts=MoveOptions(by, on, sets, now), **kwargs)
+
+    for option in reversed(
+        [
+            click.option("--by", required=True, metavar="OFFICIAL", help="Who records the move."),
+            click.option("--on", metavar="DATE", help="When it happened (default now)."),
+            click.option(
+                "--set",
+                "sets",
+                multiple=True,
+                metavar="FIELD=VALUE",
+                help="Record a field in the same step, e.g. --set amount=5000.",
+            ),
+        ]
+    ):
+        collect = option(collect)
+    return now_option(collect)  # type: ignore[return-value]
+
+
+def _move(
+    c: Context, opts: MoveOptions, project_id: int, target: str | None, note: str | None, until: str | None
+) -> None:
+    move = Move(
+        project_id,
+        target,
+        by=opts.by,
+        note=note,
+        on=c.instant(opts.on, "--on"),
+        until=parse_day(until, what="--until") if until else None,
+        values=set_values(opts.sets),
+    )
+    view = advance_project(c.runtime(opts.now), move)
+    deadline = f"; deadline {view.deadline}" if view.deadline else ""
+    click.echo(f"project {view.id} → {view.stage_label} ({view.stage}){deadline}")
+
+
+@cli.command()
+@click.argument("project_id", type=int)
+@click.argument("stage")
+@move_options
+@click.option("--note", help="What happened (the reason, for on_hold and terminated).")
+@click.option("--until", metavar="DATE", help="Expected restart date (for on_hold).")
+@pass_ctx
+def advance(
+    c: Context, project_id: int, stage: str, opts: MoveOptions, note: str | None, until: str | None
+) -> None:
+    """Move a project to STAGE (also on_hold or terminated), as the workflow allows."""
+    _move(c, opts, project_id, stage, note, until)
+
+
+@cli.command()
+@click.argument("project_id", type=int)
+@move_options
+@click.option("--reason", required=True, help="Why it is paused.")
+@click.option("--until", required=True, metavar="DATE", help="Expected restart date.")
+@pass_ctx
+def hold(c: Context, project_id: int, opts: MoveOptions, reason: str, until: str) -> None:
+    """Put a project on hold (暂缓); its clock pauses."""
+    _move(c, opts, project_id, "on_hold", reason, until)
+
+
+@cli.command()
+@click.argument("project_id", type=int)
+@move_options
+@click.option("--note")
+@pass_ctx
+def resume(c: Context, project_id: int, opts: MoveOptions, note: str | None) -> None:
+    """Resume a project on hold in the stage it was held in; its deadline moves by the pause."""
+    _move(c, opts, project_id, None, note, None)
+
+
+@cli.command()
+@click.argument("project_id", type=int)
+@move_options
+@click.option("--reason", required=True, help="Why it ends (终止/退出).")
+@pass_ctx
+def terminate(c: Context, project_id: int, opts: MoveOptions, reason: str) -> None:
+    """Terminate a project (终止/退出); it leaves the active list but never the history."""
+    _move(c, opts, project_id, "terminated", reason, None)
+
+
+@cli.command("log")
+@click.argument("project_id", type=int)
+@click.argument("text")
+@click.option("--by", required=True, metavar="OFFICIAL", help="Who followed up.")
+@click.option("--on", metavar="DATE", help="When (default now).")
+@now_option
+@pass_ctx
+def log_cmd(c: Context, project_id: int, text: str, by: str, on: str | None, now: str | None) -> None:
+    """Record a follow-up (跟进记录) on a project."""
+    event = moves.log(c.runtime(now), project_id, by=by, text=text, on=c.instant(on, "--on"))
+    click.echo(f"follow-up {event.id} recorded on project {project_id}")
+
+
+@cli.command()
+@click.argument("project_id", type=int)
+@click.option("--days", type=int, required=True, help="Calendar days to add to the current deadline.")
+@click.option(
+    "--by",
+    required=True,
+    metavar="OFFICIAL",
+    help="The approver: leader in charge, supervision or principal.",
+)
+@click.option("--reason", required=True, help="Why (recorded).")
+@now_option
+@pass_ctx
+def extend(c: Context, project_id: int, days: int, by: str, reason: str, now: str | None) -> None:
+    """Move a project's deadline later (延期); starts a fresh warning ladder."""
+    view = moves.extend(c.runtime(now), project_id, days=days, by=by, reason=reason)
+    click.echo(f"project {view.id} deadline now {view.deadline}")

@@ -1,0 +1,213 @@
+"""``followup unit …`` and ``followup official …``: the organisation."""
+
+from __future__ import annotations
+
+import click
+
+from followup.app import organisation
+from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, table
+from followup.errors import InvalidInput
+
+
+@cli.group()
+def unit() -> None:
+    """Responsible units: townships (乡镇) and departments (部门)."""
+
+
+@unit.command("add")
+@click.argument("key")
+@click.option("--name", required=True, help="Full name, e.g. 城关镇人民政府.")
+@click.option(
+    "--kind", type=click.Choice(["township", "department"]), default="department", show_default=True
+)
+@now_option
+@pass_ctx
+def unit_add(c: Context, key: str, name: str, kind: str, now: str | None) -> None:
+    """Add a unit."""
+    view = organisation.add_unit(c.runtime(now), key, name, kind)
+    click.echo(f"unit {view.key} added: {view.name}")
+
+
+@unit.command("list")
+@click.option("--all", "include_inactive", is_flag=True, help="Include deactivated units.")
+@json_option
+@pass_ctx
+def unit_list(c: Context, include_inactive: bool, as_json: bool) -> None:
+    """List units."""
+    units = organisation.list_units(c.runtime(), include_inactive=include_inactive)
+    if as_json:
+        emit_json([u.to_dict() for u in units])
+        return
+    table(
+        ["key", "名称", "类型", "active"],
+        [[u.key, u.name, u.kind, "yes" if u.active else "no"] for u in units],
+    )
+
+
+@unit.command("update")
+@click.argument("key")
+@click.option("--name")
+@click.option("--kind", type=click.Choice(["township", "department"]))
+@pass_ctx
+def unit_update(c: Context, key: str, name: str | None, kind: str | None) -> None:
+    """Rename a unit or change its kind."""
+    if name is None and kind is None:
+        raise InvalidInput("nothing to change: give --name or --kind")
+    view = organisation.update_unit(c.runtime(), key, name=name, kind=kind)
+    click.echo(f"unit {view.key} updated: {view.name} ({view.kind})")
+
+
+@unit.command("deactivate")
+@click.argument("key")
+@pass_ctx
+def unit_deactivate(c: Context, key: str) -> None:
+    """Deactivate a unit that no longer answers for any active project."""
+    organisation.update_unit(c.runtime(), key, active=False)
+    click.echo(f"unit {key} deactivated")
+
+
+# --------------------------------------------------------------------------- officials
+
+
+@cli.group()
+def official() -> None:
+    """Officials: case officers, unit heads, county leaders, the supervision office."""
+
+
+ROLE_HELP = (
+    "leader (县领导, can be a project's leader in charge), supervision (督查室), "
+    "principal (主要领导); repeat for several."
+)
+
+
+@official.command("add")
+@click.argument("key")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--unit", "unit_key", required=True, help="Key of the official's unit.")
+@click.option("--head", is_flag=True, help="Heads the unit (gets its yellow warnings).")
+@click.option("--role", "roles", multiple=True, help=ROLE_HELP)
+@now_option
+@pass_ctx
+def official_add(
+    c: Context,
+    key: str,
+    name: str,
+    email: str,
+    unit_key: str,
+    head: bool,
+    roles: tuple[str, ...],
+    now: str | None,
+) -> None:
+    """Add an official."""
+    rt = c.runtime(now)
+    view = organisation.add_official(rt, key, name=name, email=email, unit=unit_key, head=head, roles=roles)
+    click.echo(f"official {view.key} added: {view.name} <{view.email}>, {view.unit_name}")
+
+
+@official.command("list")
+@click.option("--unit", "unit_key")
+@click.option("--role")
+@click.option("--all", "include_inactive", is_flag=True, help="Include those who left office.")
+@json_option
+@pass_ctx
+def official_list(
+    c: Context, unit_key: str | None, role: str | None, include_inactive: bool, as_json: bool
+) -> None:
+    """List officials."""
+    rows = organisation.list_officials(
+        c.runtime(), unit=unit_key, role=role, include_inactive=include_inactive
+    )
+    if as_json:
+        emit_json([o.to_dict() for o in rows])
+        return
+    table(
+        ["key", "姓名", "email", "单位", "负责人", "roles", "active"],
+        [
+            [
+                o.key,
+                o.name,
+                o.email,
+                o.unit_name,
+                "是" if o.head else "",
+                ",".join(o.roles),
+                "yes" if o.active else "no",
+            ]
+            for o in rows
+        ],
+    )
+
+
+@official.command("show")
+@click.argument("key")
+@json_option
+@pass_ctx
+def official_show(c: Context, key: str, as_json: bool) -> None:
+    """Show one official."""
+    view = organisation.get_official(c.runtime(), key)
+    if as_json:
+        emit_json(view.to_dict())
+        return
+    for name, value in view.to_dict().items():
+        click.echo(f"{name}: {value}")
+
+
+@official.command("update")
+@click.argument("key")
+@click.option("--name")
+@click.option("--email")
+@click.option("--unit", "unit_key")
+@click.option("--head/--no-head", default=None)
+@click.option("--role", "roles", multiple=True, help="Replace the roles: " + ROLE_HELP)
+@click.option("--no-roles", is_flag=True, help="Remove every role.")
+@pass_ctx
+def official_update(
+    c: Context,
+    key: str,
+    name: str | None,
+    email: str | None,
+    unit_key: str | None,
+    head: bool | None,
+    roles: tuple[str, ...],
+    no_roles: bool,
+) -> None:
+    """Change an official's name, address, unit, headship or roles."""
+    new_roles: list[str] | None = [] if no_roles else (list(roles) if roles else None)
+    if all(v is None for v in (name, email, unit_key, head, new_roles)):
+        raise InvalidInput("nothing to change: give --name, --email, --unit, --head or --role")
+    rt = c.runtime()
+    view = organisation.update_official(
+        rt, key, name=name, email=email, unit=unit_key, head=head, roles=new_roles
+    )
+    click.echo(
+        f"official {view.key} updated: {view.name} <{view.email}>, {view.unit_name}, "
+        f"roles: {','.join(view.roles) or '-'}"
+    )
+
+
+@official.command("deactivate")
+@click.argument("key")
+@click.option(
+    "--reassign-to",
+    metavar="OFFICIAL",
+    help="Hand their active projects (as case officer or leader) to this official.",
+)
+@click.option("--by", metavar="OFFICIAL", help="Who records the handover.")
+@now_option
+@pass_ctx
+def official_deactivate(
+    c: Context, key: str, reassign_to: str | None, by: str | None, now: str | None
+) -> None:
+    """Record that someone left office. They stay in the history; they are never deleted."""
+    view, moved = organisation.deactivate_official(c.runtime(now), key, reassign_to=reassign_to, by=by)
+    suffix = f"; projects {', '.join(map(str, moved))} handed to {reassign_to}" if moved else ""
+    click.echo(f"official {view.key} deactivated{suffix}")
+
+
+@official.command("delete")
+@click.argument("key")
+@pass_ctx
+def official_delete(c: Context, key: str) -> None:
+    """Delete an official entered by mistake (refused once referenced)."""
+    organisation.delete_official(c.runtime(), key)
+    click.echo(f"official {key} deleted")

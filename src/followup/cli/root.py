@@ -1,0 +1,250 @@
+"""The ``followup`` group, what every command shares, and ``main``: the one place where library errors
+become one line on stderr and the error's exit code (``--verbose`` adds the traceback)."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import logging
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from followup.domain.timeutil import parse_instant, utcnow
+from followup.errors import FollowupError, InvalidInput
+from followup.settings import SETTINGS_HELP, Settings, load_settings
+
+if TYPE_CHECKING:
+    from followup.app.runtime import Runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("followup")
+
+
+class Context:
+    """What every command shares: settings and the runtime, made on first use."""
+
+    def __init__(self, overrides: dict[str, Any], config: str | None, verbose: bool) -> None:
+        self.overrides = overrides
+        self.config = config
+        self.verbose = verbose
+        self._settings: Settings | None = None
+        self._runtime: Runtime | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.overrides, config_file=self.config)
+        return self._settings
+
+    def runtime(self, now: str | None = None) -> Runtime:
+        """The runtime of this command; ``now`` (``--now``) stops its clock at that instant."""
+        if self._runtime is None:
+            from followup.app.runtime import Runtime, fixed
+
+            clock = fixed(self.now(now)) if now else None
+            self._runtime = Runtime.open(self.settings, clock=clock)
+            if _GC_DEFERRED:
+                # Everything imported so far lives until exit: keep the collector from walking it
+                # again and again (and once more at exit): ~100 ms of a ~300 ms command.
+                gc.freeze()
+                gc.enable()
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+
+    def now(self, text: str | None) -> datetime:
+        return parse_instant(text, self.settings.zone, what="--now") if text else utcnow()
+
+    def instant(self, text: str | None, what: str) -> datetime | None:
+        return parse_instant(text, self.settings.zone, what=what) if text else None
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def now_option(func: F) -> F:
+    return click.option(
+        "--now",
+        envvar="FOLLOWUP_NOW",
+        metavar="TIME",
+        help="Act as if it were this time (ISO 8601; for replaying a scenario). Env: FOLLOWUP_NOW.",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Columns aligned for a terminal, counting a Chinese character as two columns."""
+    cells = [[str("" if v is None else v) for v in row] for row in rows]
+    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    click.echo("  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def set_values(pairs: Sequence[str]) -> dict[str, str | None]:
+    """``--set FIELD=VALUE`` pairs as a mapping."""
+    out: dict[str, str | None] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InvalidInput(f"bad --set {pair!r}: expected FIELD=VALUE")
+        name, value = pair.split("=", 1)
+        out[name.strip()] = value
+    return out
+
+
+# --------------------------------------------------------------------------- the group
+
+#: Each command and the module of ``followup.cli`` that defines it. A command's module is imported only
+#: when the command runs (``--help`` imports them all): a command pays for its own use cases, not for
+#: everybody's (the daemon's scheduler, the templates). tests/unit checks this table against the modules.
+COMMANDS: dict[str, str] = {
+    "init": "admin",
+    "workflow": "admin",
+    "demo": "admin",
+    "unit": "organisation",
+    "official": "organisation",
+    "project": "ledger",
+    "history": "ledger",
+    "advance": "moves",
+    "hold": "moves",
+    "resume": "moves",
+    "terminate": "moves",
+    "log": "moves",
+    "extend": "moves",
+    "sweep": "escalation",
+    "send": "escalation",
+    "digest": "escalation",
+    "outbox": "escalation",
+    "status": "escalation",
+    "daemon": "escalation",
+}
+
+
+class LazyGroup(click.Group):
+    """The ``followup`` group: commands are registered by their modules, imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"followup.cli.{module}")
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> Mapping[str, click.Command]:
+        """Every command, its module imported (for help and for tests)."""
+        for module in sorted(set(COMMANDS.values())):
+            importlib.import_module(f"followup.cli.{module}")
+        return self.commands
+
+
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.option(
+    "--db",
+    "database_url",
+    metavar="URL",
+    help=SETTINGS_HELP["database_url"][1] + " Env: FOLLOWUP_DATABASE_URL.",
+)
+@click.option("--data-dir", metavar="DIR", help=SETTINGS_HELP["data_dir"][1] + " Env: FOLLOWUP_DATA_DIR.")
+@click.option("--timezone", metavar="ZONE", help=SETTINGS_HELP["timezone"][1] + " Env: FOLLOWUP_TIMEZONE.")
+@click.option(
+    "--workflow-dir", metavar="DIR", help=SETTINGS_HELP["workflow_dir"][1] + " Env: FOLLOWUP_WORKFLOW_DIR."
+)
+@click.option("--config", metavar="FILE", help="Config file (TOML). Env: FOLLOWUP_CONFIG.")
+@click.option("-v", "--verbose", is_flag=True, help="Log more, and show tracebacks on errors.")
+@click.version_option(package_name="followup")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    database_url: str | None,
+    data_dir: str | None,
+    timezone: str | None,
+    workflow_dir: str | None,
+    config: str | None,
+    verbose: bool,
+) -> None:
+    """followup: keep a county's investment projects (招商引资项目) moving.
+
+    Projects move through a declared lifecycle (workflows/*.yaml); every change is kept in an
+    append-only history. Start with `followup init`.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    overrides = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "timezone": timezone,
+        "workflow_dir": workflow_dir,
+    }
+    context = Context(overrides, config, verbose)
+    ctx.obj = context
+    ctx.call_on_close(context.close)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+_GC_DEFERRED = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; map every followup error to one line on stderr and its exit code."""
+    global _GC_DEFERRED
+    if argv is None and gc.isenabled():  # the console script, not an in-process caller
+        gc.disable()
+        _GC_DEFERRED = True
+    args = list(argv) if argv is not None else sys.argv[1:]
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        cli.main(args=args, prog_name="followup", standalone_mode=False)
+    except FollowupError as exc:
+        if verbose:
+            log.exception("failed")
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        message = exc.format_message().replace("\n", " ")
+        click.echo(f"error: {message} (see --help)", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:
+        if verbose:
+            raise
+        click.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)", err=True
+        )
+        return 1
+    return 0

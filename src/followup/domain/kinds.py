@@ -1,0 +1,116 @@
+"""The closed sets of names followup stores and shows: each a ``StrEnum`` whose value is what the
+database holds and the JSON carries, with the Simplified-Chinese label a county user reads.
+
+A ladder level is not here: a county's workflow may declare its own (``orange``), so a level is a
+string; :class:`Light` names the board's lights, which every level maps onto.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class NoticeKind(StrEnum):
+    """What a notification is about."""
+
+    DEADLINE = "deadline"  # a rung of the warning ladder of a stage deadline
+    STALE = "stale"  # no follow-up record for too long (跟进超时)
+    DIGEST = "digest"  # the weekly digest (周调度)
+
+
+class NoticeStatus(StrEnum):
+    """Where a notification is in the outbox."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    OBSOLETE = "obsolete"
+
+
+class EventKind(StrEnum):
+    """The kind of a line of a project's history."""
+
+    CREATED = "created"
+    MOVE = "move"
+    EDIT = "edit"
+    REASSIGN = "reassign"
+    FOLLOWUP = "followup"
+    EXTEND = "extend"
+
+
+class Light(StrEnum):
+    """The board's lights, lowest first; a county's own ladder level shows as red."""
+
+    GREEN = "green"
+    BLUE = "blue"
+    YELLOW = "yellow"
+    RED = "red"
+    TOP = "top"
+
+    @property
+    def label(self) -> str:
+        return _LIGHT_LABELS[self]
+
+    @classmethod
+    def of_level(cls, level: str | None) -> Light:
+        if level is None:
+            return cls.GREEN
+        return cls(level) if level in cls._value2member_map_ else cls.RED
+
+
+_LIGHT_LABELS = {
+    Light.GREEN: "正常",
+    Light.BLUE: "提示",
+    Light.YELLOW: "黄灯",
+    Light.RED: "红灯",
+    Light.TOP: "约谈",
+}
+
+
+class UnitKind(StrEnum):
+    TOWNSHIP = "township"
+    DEPARTMENT = "department"
+
+    @property
+    def label(self) -> str:
+        return "乡镇" if self is UnitKind.TOWNSHIP else "部门"
+
+
+class Role(StrEnum):
+    """Whom a ladder level notifies. The first two come from the project (its case officer and the
+    head of its responsible unit); the others are roles an official holds."""
+
+    CASE_OFFICER = "case_officer"
+    UNIT_HEAD = "unit_head"
+    LEADER = "leader"
+    SUPERVISION = "supervision"
+    PRINCIPAL = "principal"
+
+    @property
+    def label(self) -> str:
+        return _ROLE_LABELS[self]
+
+    @property
+    def held(self) -> bool:
+        """Whether an official holds this role (``official add --role``), rather than a project giving it."""
+        return self in HELD_ROLES
+
+
+_ROLE_LABELS = {
+    Role.CASE_OFFICER: "责任人",
+    Role.UNIT_HEAD: "责任单位负责人",
+    Role.LEADER: "包联领导",
+    Role.SUPERVISION: "督查室",
+    Role.PRINCIPAL: "县主要领导",
+}
+
+#: Roles given to an official with ``official add --role``, and what they mean there.
+HELD_ROLES: dict[Role, str] = {
+    Role.LEADER: "县领导（可任包联领导）",
+    Role.SUPERVISION: "督查室",
+    Role.PRINCIPAL: "县主要领导",
+}
+
+#: Who approves an extension besides the project's own leader in charge.
+APPROVER_ROLES = frozenset({Role.SUPERVISION, Role.PRINCIPAL})

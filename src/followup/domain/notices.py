@@ -1,0 +1,109 @@
+"""What a notification is: its identity, and when a queued one no longer applies.
+
+A notification is owed by one ladder of one project: a stage entry (``stage_seq``) and a round — the
+deadline version for the deadline ladder, the moment of the last activity for staleness, the ISO week
+for the digest. Within it, a level and a repeat number; then a recipient. :class:`NoticeKey` is that
+identity less the project and the recipient: the outbox's unique index is (project, *key, recipient),
+so queuing the same notification twice does nothing. The sweep makes keys, the digest makes keys, and
+delivery asks a key whether it is obsolete — one definition for all three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from followup.domain.kinds import NoticeKind
+from followup.domain.timeutil import as_utc
+from followup.domain.workflow import SIDE_STATES
+
+
+@dataclass(frozen=True)
+class ProjectClock:
+    """What the ladder (and a notification's obsolescence) needs to know about a project."""
+
+    workflow: str
+    stage: str
+    deadline: date | None
+    deadline_version: int
+    stage_seq: int
+    last_activity_at: datetime
+
+    #: the project columns a clock is made of (a row, an ORM object or a Core row will do)
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "workflow",
+        "stage",
+        "deadline",
+        "deadline_version",
+        "stage_seq",
+        "last_activity_at",
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> ProjectClock:
+        return cls(
+            workflow=row.workflow,
+            stage=row.stage,
+            deadline=row.deadline,
+            deadline_version=row.deadline_version,
+            stage_seq=row.stage_seq,
+            last_activity_at=as_utc(row.last_activity_at),
+        )
+
+    @property
+    def deadline_round(self) -> str:
+        return f"d{self.deadline_version}"
+
+    @property
+    def stale_round(self) -> str:
+        return "s" + self.last_activity_at.strftime("%Y%m%dT%H%M%S")
+
+
+@dataclass(frozen=True)
+class NoticeKey:
+    """A notification's identity within its project, less the recipient."""
+
+    stage_seq: int
+    kind: NoticeKind
+    round: str
+    level: str
+    repeat_no: int
+
+    @classmethod
+    def deadline(cls, clock: ProjectClock, level: str, repeat_no: int) -> NoticeKey:
+        return cls(clock.stage_seq, NoticeKind.DEADLINE, clock.deadline_round, level, repeat_no)
+
+    @classmethod
+    def stale(cls, clock: ProjectClock, repeat_no: int) -> NoticeKey:
+        return cls(clock.stage_seq, NoticeKind.STALE, clock.stale_round, NoticeKind.STALE, repeat_no)
+
+    @classmethod
+    def digest(cls, year: int, week: int) -> NoticeKey:
+        """This ISO week's digest: one per recipient, whatever the projects."""
+        return cls(0, NoticeKind.DIGEST, f"{year}-W{week:02d}", NoticeKind.DIGEST, 0)
+
+    @classmethod
+    def from_row(cls, row: Any) -> NoticeKey:
+        return cls(row.stage_seq, NoticeKind(row.kind), row.round, row.level, row.repeat_no)
+
+    def columns(self) -> dict[str, Any]:
+        """The outbox columns of this key."""
+        return {
+            "stage_seq": self.stage_seq,
+            "kind": str(self.kind),
+            "round": self.round,
+            "level": self.level,
+            "repeat_no": self.repeat_no,
+        }
+
+    def is_obsolete(self, clock: ProjectClock | None) -> bool:
+        """Whether a queued notification no longer applies to its project as it is now: the project is
+        gone, on hold or terminated, in another stage entry, or in another round (a new deadline, a
+        newer follow-up). The official is told about the project as it is, never a state it has left."""
+        if self.kind is NoticeKind.DIGEST:
+            return False
+        if clock is None or clock.stage in SIDE_STATES or clock.stage_seq != self.stage_seq:
+            return True
+        current = clock.deadline_round if self.kind is NoticeKind.DEADLINE else clock.stale_round
+        return self.round != current

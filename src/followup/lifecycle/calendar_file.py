@@ -1,0 +1,56 @@
+"""A county's own calendar file: holidays and make-up working days for years chinesecalendar does not
+know yet (the State Council publishes each year's in the autumn before)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import yaml
+
+from followup.domain.calendar import WorkCalendar
+from followup.errors import ConfigError
+
+
+def load_county_calendar(path: Path) -> WorkCalendar:
+    """A calendar with a county's own declarations (for years the package does not know yet).
+
+    The file (YAML) lists, per year, the holidays and the make-up working days the State Council
+    published; a declared year is then counted from it, weekends included::
+
+        2027:
+          holidays: [2027-01-01, {from: 2027-02-06, to: 2027-02-13}]
+          workdays: [2027-02-14, 2027-02-20]
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"calendar file {path}: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"calendar file {path}: expected years as keys, e.g. 2027: {{holidays: [...]}}")
+    holidays: set[date] = set()
+    workdays: set[date] = set()
+    years: set[int] = set()
+
+    def days(value: object, where: str) -> list[date]:
+        if isinstance(value, date):
+            return [value]
+        if isinstance(value, dict) and set(value) == {"from", "to"}:
+            start, end = value["from"], value["to"]
+            if isinstance(start, date) and isinstance(end, date) and start <= end:
+                return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        raise ConfigError(
+            f"calendar file {path}: {where}: expected a date (2027-01-01) or {{from: D, to: D}}"
+        )
+
+    for year, entry in data.items():
+        if not isinstance(year, int) or not isinstance(entry, dict) or set(entry) - {"holidays", "workdays"}:
+            raise ConfigError(f"calendar file {path}: {year}: expected holidays: [...] and workdays: [...]")
+        years.add(year)
+        for key, target in (("holidays", holidays), ("workdays", workdays)):
+            for i, item in enumerate(entry.get(key) or []):
+                for day in days(item, f"{year}.{key}[{i}]"):
+                    if day.year != year:
+                        raise ConfigError(f"calendar file {path}: {year}.{key}[{i}]: {day} is not in {year}")
+                    target.add(day)
+    return WorkCalendar(county_holidays=holidays, county_workdays=workdays, county_years=years)

@@ -1,0 +1,301 @@
+"""Check a loaded workflow file and build the :class:`Workflow`, or raise the first error.
+
+Every error names the file, the line, the key (``stages[2].limit``) and what is allowed. The checks
+run top-down: the top-level keys, each stage, the moves, hold and terminate, then the graph as a
+whole (every stage reachable, every non-final stage with a way out, at least one final stage).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from followup.domain.fields import DATE_FIELDS, PROJECT_FIELDS
+from followup.domain.kinds import Role
+from followup.domain.limits import UNITS, Limit
+from followup.domain.workflow import ON_HOLD, SIDE_STATES, Level, Stage, Workflow
+from followup.errors import WorkflowError
+from followup.lifecycle.yamlfile import Loaded, Path_, fmt
+
+TOP_KEYS = ("name", "label", "description", "stages", "moves", "hold", "terminate", "ladder", "staleness")
+STAGE_KEYS = (
+    "key",
+    "label",
+    "limit",
+    "staleness",
+    "requires",
+    "records",
+    "contract_deadline",
+    "final",
+    "ladder",
+)
+LEVEL_KEYS = ("level", "label", "at", "notify", "repeat")
+ROLES = tuple(Role)
+
+_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Checker:
+    """The file being checked: turns a path in it into an error with its line."""
+
+    loaded: Loaded
+    file: str
+
+    def fail(self, path: Path_, message: str) -> WorkflowError:
+        return WorkflowError(message, file=self.file, key=fmt(path), line=self.loaded.line_of(path))
+
+    # ---- values
+
+    def mapping(self, value: Any, path: Path_, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping with keys {', '.join(allowed)}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail((*path, key), f"unknown key {key!r}; allowed: {', '.join(allowed)}")
+        return value
+
+    def present(self, raw: Mapping[str, Any], path: Path_, *keys: str) -> None:
+        for required in keys:
+            if required not in raw:
+                raise self.fail(path, f"missing {required!r}")
+
+    def text(self, value: Any, path: Path_) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, "expected a non-empty text")
+        if any(c in value for c in "\r\n"):
+            raise self.fail(path, "a label must be one line")
+        return value.strip()
+
+    def key(self, value: Any, path: Path_) -> str:
+        if not isinstance(value, str) or not _KEY_RE.fullmatch(value):
+            raise self.fail(
+                path, f"bad name {value!r}: use lower-case letters, digits and _ (e.g. land_prep)"
+            )
+        return value
+
+    def limit(self, value: Any, path: Path_, *, signed: bool = False) -> Limit:
+        allowed = ", ".join(UNITS)
+        if not isinstance(value, dict) or len(value) != 1:
+            raise self.fail(path, f"expected one of {allowed} with a whole number, e.g. {{days: 30}}")
+        ((unit, amount),) = value.items()
+        if unit not in UNITS:
+            raise self.fail((*path, unit), f"unknown unit {unit!r}; allowed: {allowed}")
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise self.fail((*path, unit), f"expected a whole number of {unit}, got {amount!r}")
+        if not signed and amount <= 0:
+            raise self.fail((*path, unit), f"expected a positive number of {unit}, got {amount}")
+        return Limit(unit, amount)
+
+    def optional_limit(self, raw: Mapping[str, Any], name: str, path: Path_) -> Limit | None:
+        return self.limit(raw[name], (*path, name)) if raw.get(name) is not None else None
+
+    def stage_list(
+        self, value: Any, path: Path_, stages: Mapping[str, Any], *, extra: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if item not in stages and item not in extra:
+                where = (*path, i) if isinstance(value, list) else path
+                raise self.fail(where, f"unknown stage {item!r}; stages: {', '.join([*stages, *extra])}")
+        return tuple(items)
+
+
+# --------------------------------------------------------------------------- the ladder
+
+
+def check_ladder(c: Checker, value: Any, path: Path_) -> tuple[Level, ...]:
+    if not isinstance(value, list) or not value:
+        raise c.fail(path, "expected a list of levels (level, label, at, notify)")
+    levels: list[Level] = []
+    for i, raw in enumerate(value):
+        level = check_level(c, raw, (*path, i))
+        if any(other.key == level.key for other in levels):
+            raise c.fail((*path, i, "level"), f"duplicate level {level.key!r}")
+        levels.append(level)
+    return tuple(levels)
+
+
+def check_level(c: Checker, raw: Any, where: Path_) -> Level:
+    raw = c.mapping(raw, where, LEVEL_KEYS)
+    c.present(raw, where, "level", "label", "at", "notify")
+    key = c.key(raw["level"], (*where, "level"))
+    at = c.limit(raw["at"], (*where, "at"), signed=True)
+    notify = raw["notify"] if isinstance(raw["notify"], list) else [raw["notify"]]
+    if not notify:
+        raise c.fail((*where, "notify"), f"name at least one role: {', '.join(ROLES)}")
+    for j, role in enumerate(notify):
+        if role not in ROLES:
+            raise c.fail((*where, "notify", j), f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+    repeat = c.optional_limit(raw, "repeat", where)
+    return Level(key, c.text(raw["label"], (*where, "label")), at, tuple(notify), repeat)
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def check_stage_keys(c: Checker, raw_stages: Any) -> dict[str, int]:
+    """Each stage's key, checked before anything refers to it: {key: its index}."""
+    if not isinstance(raw_stages, list) or not raw_stages:
+        raise c.fail(("stages",), "expected a list of stages (key, label, limit, ...)")
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_stages):
+        raw = c.mapping(raw, ("stages", i), STAGE_KEYS)
+        c.present(raw, ("stages", i), "key")
+        key = c.key(raw["key"], ("stages", i, "key"))
+        if key in SIDE_STATES:
+            raise c.fail(("stages", i, "key"), f"{key!r} is reserved for the side state; pick another name")
+        if key in seen:
+            raise c.fail(("stages", i, "key"), f"duplicate stage {key!r} (also stages[{seen[key]}])")
+        seen[key] = i
+    return seen
+
+
+def check_stage(c: Checker, raw: dict[str, Any], where: Path_, default_staleness: Limit | None) -> Stage:
+    c.present(raw, where, "label")
+    final = raw.get("final", False)
+    if not isinstance(final, bool):
+        raise c.fail((*where, "final"), "expected true or false")
+    limit = c.optional_limit(raw, "limit", where)
+    if limit is None and not final:
+        raise c.fail(where, "a stage that is not final needs a limit, e.g. limit: {days: 90}")
+    requires = raw.get("requires") or []
+    if not isinstance(requires, list):
+        requires = [requires]
+    for j, name in enumerate(requires):
+        if name not in PROJECT_FIELDS:
+            raise c.fail(
+                (*where, "requires", j), f"unknown field {name!r}; allowed: {', '.join(PROJECT_FIELDS)}"
+            )
+    for opt in ("records", "contract_deadline"):
+        if raw.get(opt) is not None and raw[opt] not in DATE_FIELDS:
+            raise c.fail((*where, opt), f"unknown date field {raw[opt]!r}; allowed: {', '.join(DATE_FIELDS)}")
+    staleness = c.optional_limit(raw, "staleness", where) or default_staleness
+    ladder = check_ladder(c, raw["ladder"], (*where, "ladder")) if raw.get("ladder") is not None else ()
+    return Stage(
+        key=raw["key"],
+        label=c.text(raw["label"], (*where, "label")),
+        limit=limit,
+        staleness=staleness,
+        requires=tuple(requires),
+        records=raw.get("records"),
+        contract_deadline=raw.get("contract_deadline"),
+        final=final,
+        ladder=ladder,
+    )
+
+
+# --------------------------------------------------------------------------- moves and side states
+
+
+def check_moves(c: Checker, raw_moves: Any, stages: Mapping[str, Stage]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw_moves, list):
+        raise c.fail(("moves",), "expected a list of {from: STAGE, to: STAGE or [STAGES]}")
+    moves: dict[str, list[str]] = {}
+    for i, raw in enumerate(raw_moves):
+        where: Path_ = ("moves", i)
+        raw = c.mapping(raw, where, ("from", "to"))
+        c.present(raw, where, "from", "to")
+        sources = c.stage_list(raw["from"], (*where, "from"), stages)
+        targets = c.stage_list(raw["to"], (*where, "to"), stages)
+        for source in sources:
+            if stages[source].final:
+                raise c.fail((*where, "from"), f"{source!r} is final: no move can leave it")
+            for target in targets:
+                if target == source:
+                    raise c.fail((*where, "to"), f"a move from {source!r} to itself")
+                if target in moves.setdefault(source, []):
+                    raise c.fail((*where, "to"), f"duplicate move {source} -> {target}")
+                moves[source].append(target)
+    return {k: tuple(v) for k, v in moves.items()}
+
+
+def check_side(
+    c: Checker,
+    raw: Any,
+    key: str,
+    default_label: str,
+    default_from: list[str],
+    stages: Mapping[str, Stage],
+    *,
+    extra: tuple[str, ...] = (),
+) -> tuple[str, tuple[str, ...]]:
+    """``hold:`` or ``terminate:`` → (label, the states it may be entered from)."""
+    if raw is None:
+        return default_label, tuple(default_from)
+    raw = c.mapping(raw, (key,), ("label", "from"))
+    label = c.text(raw["label"], (key, "label")) if "label" in raw else default_label
+    if "from" not in raw:
+        return label, tuple(default_from)
+    sources = c.stage_list(raw["from"], (key, "from"), stages, extra=extra)
+    for i, source in enumerate(sources):
+        if source in stages and stages[source].final:
+            raise c.fail((key, "from", i), f"{source!r} is final")
+    return label, sources
+
+
+def check_graph(
+    c: Checker, stages: Mapping[str, Stage], moves: Mapping[str, tuple[str, ...]], index: Mapping[str, int]
+) -> None:
+    """Every non-final stage has a way out, every stage is reachable from the first, one is final."""
+    for key, stage in stages.items():
+        if not stage.final and not moves.get(key):
+            raise c.fail(("stages", index[key]), f"stage {key!r} is not final but no move leaves it")
+    first = next(iter(stages))
+    reached = {first}
+    frontier = [first]
+    while frontier:
+        for target in moves.get(frontier.pop(), ()):
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    for key in stages:
+        if key not in reached:
+            raise c.fail(
+                ("stages", index[key]), f"stage {key!r} is unreachable from the first stage {first!r}"
+            )
+    if not any(s.final for s in stages.values()):
+        raise c.fail(("stages",), "no stage is final (final: true)")
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def check_workflow(loaded: Loaded, file: str, expected_name: str | None) -> Workflow:
+    """The checked workflow of a loaded file, or the first WorkflowError."""
+    c = Checker(loaded, file)
+    if loaded.data is None:
+        raise c.fail((), "the file is empty; expected a mapping with name, stages, moves")
+    top = c.mapping(loaded.data, (), TOP_KEYS)
+    c.present(top, (), "name", "label", "stages", "moves")
+    name = c.key(top["name"], ("name",))
+    if expected_name and name != expected_name:
+        raise c.fail(("name",), f"name {name!r} must match the file name {expected_name!r}")
+    default_staleness = c.optional_limit(top, "staleness", ())
+    index = check_stage_keys(c, top["stages"])
+    stages = {
+        raw["key"]: check_stage(c, raw, ("stages", i), default_staleness)
+        for i, raw in enumerate(top["stages"])
+    }
+    moves = check_moves(c, top["moves"], stages)
+    active = [k for k, s in stages.items() if not s.final]
+    hold_label, hold_from = check_side(c, top.get("hold"), "hold", "暂缓", active, stages)
+    term_label, term_from = check_side(
+        c, top.get("terminate"), "terminate", "终止", [*active, ON_HOLD], stages, extra=(ON_HOLD,)
+    )
+    check_graph(c, stages, moves, index)
+    ladder = check_ladder(c, top["ladder"], ("ladder",)) if top.get("ladder") is not None else ()
+    return Workflow(
+        name=name,
+        label=c.text(top["label"], ("label",)),
+        file=file,
+        stages=stages,
+        moves=moves,
+        hold_label=hold_label,
+        hold_from=hold_from,
+        terminate_label=term_label,
+        terminate_from=term_from,
+        ladder=ladder,
+    )

@@ -1,0 +1,135 @@
+"""What tests of every tier share: the CLI as a user runs it, database snapshots, a runtime on a file.
+
+:class:`Cli` runs ``followup`` in-process by default (``main(argv)`` with its own environment and
+captured output: ~6 ms a call); ``subprocess=True`` runs the installed command instead (~0.6 s a call),
+for the end-to-end tier. Both give the same :class:`Result`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess as sp
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, inspect, text
+
+from followup.app.runtime import Runtime
+from followup.cli import main
+from followup.settings import load_settings
+
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+PG_ADMIN_URL = os.environ.get("FOLLOWUP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A fresh, empty schema on the real PostgreSQL server (its URL); dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def clean_environment(env: pytest.MonkeyPatch, folder: Path) -> None:
+    """No FOLLOWUP_* setting leaks in from the developer's shell, and no real home is touched."""
+    for name in list(os.environ):
+        if name.startswith("FOLLOWUP_") and name != "FOLLOWUP_TEST_PG":
+            env.delenv(name)
+    env.setenv("XDG_DATA_HOME", str(folder / "xdg-data"))
+    env.setenv("XDG_CONFIG_HOME", str(folder / "xdg-config"))
+
+
+def make_runtime(url: str, tmp_path: Path, *, now: datetime = NOW, **overrides: Any) -> Runtime:
+    """A runtime over ``url`` (initialised), its clock stopped at ``now``; data under ``tmp_path/data``."""
+    settings = load_settings({"database_url": url, "data_dir": str(tmp_path / "data"), **overrides})
+    rt = Runtime.open(settings).at(now)
+    rt.init()
+    return rt
+
+
+def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to compare a database before and after a refused command."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            out = {}
+            for table in sorted(inspect(conn).get_table_names()):
+                rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
+                out[table] = sorted((tuple(r) for r in rows), key=repr)
+            return out
+    finally:
+        engine.dispose()
+
+
+def followup_executable() -> str:
+    found = shutil.which("followup", path=str(Path(sys.executable).parent)) or shutil.which("followup")
+    if not found:
+        raise RuntimeError("the followup command is not installed in this environment")
+    return found
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class Cli:
+    """Runs ``followup`` against one database, as a user would: in-process, or as the installed
+    command in a subprocess. Only the ``FOLLOWUP_*`` variables given here reach it."""
+
+    def __init__(self, url: str, tmp_path: Path, *, subprocess: bool = False) -> None:
+        self.url = url
+        self.subprocess = subprocess
+        self.env = {"FOLLOWUP_DATABASE_URL": url, "FOLLOWUP_DATA_DIR": str(tmp_path / "data")}
+
+    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+        env = {**self.env, **(env or {})}
+        if self.subprocess:
+            return self._spawn(args, input, env)
+        runner = CliRunner()
+        with runner.isolation(input=input, env=env) as (out, err, _):
+            code = main(list(args))
+            return Result(code, out.getvalue().decode(), err.getvalue().decode())
+
+    def process_env(self, **extra: str) -> dict[str, str]:
+        """The environment the installed command runs with: no FOLLOWUP_* but this runner's own."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+        return {**base, "PYTHONWARNINGS": "ignore", **self.env, **extra}
+
+    def _spawn(self, args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Result:
+        proc = sp.run(
+            [followup_executable(), *args],
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=120,
+            env=self.process_env(**env),
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def ok(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        result = self(*args, env=env)
+        assert result.code == 0, f"followup {' '.join(args)} failed ({result.code}): {result.err}"
+        return result
