@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from followup.app import ledger
+from followup.app.ledger import ProjectInput
 from followup.app.runtime import Runtime
 from tests.county import SMALL
 from tests.helpers import Cli, clean_environment, make_runtime, pg_schema
@@ -79,3 +81,14 @@ def installed(sqlite_url: str, tmp_path: Path) -> Cli:
     runner = Cli(sqlite_url, tmp_path, subprocess=True)
     runner.ok("init")
     return runner
+
+
+@pytest.fixture
+def in_talks(county: Runtime) -> Runtime:
+    """The small county with project 1 (乳品加工, investor 伊禾) entered at 洽谈 (talks)."""
+    ledger.add_project(
+        county,
+        ProjectInput(name="乳品加工", officer="lina", unit="chengguan", values={"investor": "伊禾"}),
+        stage="talks",
+    )
+    return county

@@ -12,11 +12,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from followup.app import ledger
-from followup.app.ledger import ProjectInput
 from followup.app.runtime import Runtime
 from followup.store.db import normalise_url
 from tests.helpers import Cli, followup_executable
@@ -77,16 +75,6 @@ def _race(db_url: str, tmp_path: Path, commands: dict[str, list[str]]) -> dict[s
         lock.close()
         engine.dispose()
     return {name: (p.wait(60), *p.communicate()) for name, p in procs.items()}
-
-
-@pytest.fixture
-def in_talks(county: Runtime) -> Runtime:
-    ledger.add_project(
-        county,
-        ProjectInput(name="乳品加工", officer="lina", unit="chengguan", values={"investor": "伊禾"}),
-        stage="talks",
-    )
-    return county
 
 
 def test_two_processes_making_the_same_move(in_talks: Runtime, db_url: str, tmp_path: Path) -> None:

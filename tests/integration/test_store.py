@@ -81,16 +81,6 @@ def test_history_cannot_be_truncated_on_postgresql(pg_url: str, tmp_path: Path) 
     rt.close()
 
 
-@pytest.fixture
-def in_talks(county: Runtime) -> Runtime:
-    ledger.add_project(
-        county,
-        ProjectInput(name="乳品加工", officer="lina", unit="chengguan", values={"investor": "伊禾"}),
-        stage="talks",
-    )
-    return county
-
-
 def test_a_stale_write_is_refused_not_lost(in_talks: Runtime) -> None:
     """The version column: a write based on a read that someone else has since overtaken fails."""
     from followup.errors import ConcurrentUpdate

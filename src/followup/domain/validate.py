@@ -28,6 +28,10 @@ def line(value: str, what: str, *, max_len: int = 300) -> str:
     """One line of text: no line break or control character (they would break mail headers)."""
     if _CONTROL_RE.search(value):
         raise InvalidInput(f"{what} must be one line without control characters: {value!r}")
+    return _stripped(value, what, max_len)
+
+
+def _stripped(value: str, what: str, max_len: int) -> str:
     value = value.strip()
     if not value:
         raise InvalidInput(f"{what} must not be empty")
@@ -40,12 +44,7 @@ def note(value: str, what: str = "note", *, max_len: int = 4000) -> str:
     """Free text (notes, reasons, follow-up records): line breaks allowed, other control characters not."""
     if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
         raise InvalidInput(f"{what} contains control characters")
-    value = value.strip()
-    if not value:
-        raise InvalidInput(f"{what} must not be empty")
-    if len(value) > max_len:
-        raise InvalidInput(f"{what} is longer than {max_len} characters")
-    return value
+    return _stripped(value, what, max_len)
 
 
 def email(value: str) -> str:
