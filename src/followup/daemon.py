@@ -21,7 +21,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from followup.app.escalation import queue_digests, send, sweep
+from followup.app.delivery import send
+from followup.app.escalation import queue_digests, sweep
 from followup.app.runtime import Clock, Runtime
 from followup.domain.timeutil import utcnow
 from followup.errors import FollowupError

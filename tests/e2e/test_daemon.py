@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from followup.app.escalation import CLAIM_LEASE
+from followup.app.delivery import CLAIM_LEASE
 from tests.helpers import Cli, followup_executable
 from tests.mailserver import MailServer, smtp_server_fixture  # noqa: F401
 from tests.outbox_county import MONDAY, identities, iso, mail_env, query, seeded

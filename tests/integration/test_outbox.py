@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from followup.app.escalation import MAX_ATTEMPTS, backoff
+from followup.app.delivery import MAX_ATTEMPTS, backoff
 from tests.helpers import Cli
 from tests.mailserver import MailServer, smtp_server_fixture  # noqa: F401
 from tests.outbox_county import MONDAY, at, identities, iso, mail_env, query, seeded

@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from followup.app.board import StatusBoard, UnitLights
-from followup.app.escalation import SendResult
+from followup.app.delivery import SendResult
 from followup.app.views import EventView, Ref, jsonable
 from followup.domain.kinds import Light, Role
 from tests.county import SMALL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from followup.app import board, escalation
+from followup.app import board, delivery, escalation
 from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, table
 from followup.domain.kinds import Light
 from followup.errors import InvalidInput
@@ -39,7 +39,7 @@ def sweep(c: Context, now: str | None, dry_run: bool, as_json: bool) -> None:
 @pass_ctx
 def send(c: Context, now: str | None, any_time: bool, as_json: bool) -> None:
     """Deliver queued notifications: SMTP if FOLLOWUP_SMTP_HOST is set, else the local maildir."""
-    result = escalation.send(c.runtime(now), ignore_hours=any_time)
+    result = delivery.send(c.runtime(now), ignore_hours=any_time)
     if as_json:
         emit_json(result.to_dict())
         return
