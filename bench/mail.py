@@ -16,6 +16,15 @@ What it measures (issue 3's target)
 
 Target: followup's throughput ≥ 0.7× raw's (messages per second; both with message building).
 
+With ``--db sqlite`` and/or ``--db postgresql`` it also measures the whole delivery use case on that
+database, ``followup.app.delivery.send``: claim the due notifications (under a claim token), read what
+the messages need, render the templates (Jinja2), build and check each message, send it, and record it
+(one transaction per message, plus the renewal that checks the claim before each message). The outbox
+holds ``--messages`` overdue projects of as many case officers, each owing a yellow and a staleness
+warning: one consolidated message per officer. ``send`` is called until nothing is left (batches of
+500); between repeats the rows are put back to pending. No target: the figure to read is how much of
+the transport's rate survives the database and the templates, on each backend.
+
 Every side opens its own connection inside the timed part and closes it (QUIT) inside it. The
 server is aiosmtpd (``aiosmtpd.controller.Controller`` on 127.0.0.1, in a thread of this process) with
 a handler that only counts messages and their bytes; the benchmark checks it got exactly
@@ -25,7 +34,7 @@ untimed warm-up batch of each (imports, first connection). Median over ``--repea
 
 Run from the repository root::
 
-    .venv/bin/python bench/mail.py [--messages 1000] [--repeat 5]
+    .venv/bin/python bench/mail.py [--messages 1000] [--repeat 5] [--db sqlite] [--db postgresql]
 
 Exit status: 0 when the target is met, 1 otherwise.
 """
@@ -40,7 +49,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -223,10 +234,131 @@ def run(name: str, fn: Callable[[], None], counter: Counter, expected: int) -> t
     return seconds, counter.size // expected
 
 
+# --------------------------------------------------------------------------- the use case on a database
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MONDAY = datetime(2026, 10, 19, 10, 0, tzinfo=ZONE)  # every lead entered 2026-09-01 owes two warnings
+
+
+@contextmanager
+def database(kind: str, tmp: Path, pg: str) -> Iterator[str]:
+    """A fresh SQLite file or PostgreSQL schema (dropped afterwards): its URL."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'outbox.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{pg}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def seed_outbox(rt: Any, officers: int) -> int:
+    """``officers`` case officers with one overdue lead each; returns the notifications queued."""
+    from followup.app import escalation, ledger, organisation
+    from followup.app.ledger import ProjectInput
+
+    setup = rt.at(datetime(2026, 1, 5, 9, 0, tzinfo=ZONE))
+    organisation.add_unit(setup, "chengguan", "城关镇人民政府", "township")
+    for i in range(officers):
+        name = NAMES[i % len(NAMES)] + f"{i:04d}"
+        organisation.add_official(
+            setup, f"o{i:04d}", name=name, email=f"o{i:04d}@example.gov.cn", unit="chengguan"
+        )
+    entered = rt.at(datetime(2026, 9, 1, 10, 0, tzinfo=ZONE))
+    for i in range(officers):
+        ledger.add_project(
+            entered,
+            ProjectInput(name=f"伊禾乳制品加工项目（第{i:04d}号）", officer=f"o{i:04d}", unit="chengguan"),
+            stage="lead",
+            since=datetime(2026, 9, 1, tzinfo=ZONE),
+        )
+    queued: int = escalation.sweep(rt.at(MONDAY)).queued
+    return queued
+
+
+def deliver_all(rt: Any) -> int:
+    """``send`` until the outbox is empty; the messages sent."""
+    from followup.app.delivery import send
+
+    messages = 0
+    while True:
+        result = send(rt)
+        if result.undelivered:
+            raise SystemExit(f"delivery failed: {result.error}")
+        if not result.sent:
+            return messages
+        messages += result.messages
+
+
+def requeue_all(rt: Any) -> None:
+    from sqlalchemy import text
+
+    with rt.store.transaction() as session:
+        session.execute(
+            text(
+                "UPDATE notifications SET status = 'pending', attempts = 0, sent_at = NULL, "
+                "message_id = NULL, next_attempt_at = created_at"
+            )
+        )
+
+
+def measure_use_case(kind: str, pg: str, tmp: Path, port: int, counter: Counter, args: Any) -> float:
+    """Messages per second of ``delivery.send`` on ``kind``, median of ``--repeat`` runs."""
+    from followup.app.runtime import Runtime
+    from followup.settings import load_settings
+
+    with database(kind, tmp, pg) as url:
+        settings = load_settings(
+            {
+                "database_url": url,
+                "data_dir": str(tmp / "data"),
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_security": "none",
+                "mail_from": SENDER,
+            },
+            env={"XDG_CONFIG_HOME": str(tmp / "config")},
+        )
+        rt = Runtime.open(settings).at(MONDAY)
+        try:
+            rt.init()
+            queued = seed_outbox(rt, args.messages)
+            deliver_all(rt)  # warm-up (untimed): imports, templates, connections
+            times = []
+            for _ in range(args.repeat):
+                requeue_all(rt)
+                seconds, size = run(f"send on {kind}", lambda: deliver_all(rt), counter, args.messages)
+                times.append(seconds)
+        finally:
+            rt.close()
+    rate = args.messages / statistics.median(times)
+    print(f"{'followup send on ' + kind:30}{rate:>10.0f}{statistics.median(times) * 1e3:>10.1f}{size:>11}"
+          f"{args.messages:>7}   ({queued} notifications)")  # fmt: skip
+    return rate
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--messages", type=int, default=1000, help="messages per batch (default 1000)")
     parser.add_argument("--repeat", type=int, default=5, help="timed batches of each side (default 5)")
+    parser.add_argument(
+        "--db",
+        action="append",
+        choices=["sqlite", "postgresql"],
+        default=[],
+        help="also measure the delivery use case on this database (repeatable)",
+    )
+    parser.add_argument(
+        "--pg", default=PG_DEFAULT, help=f"PostgreSQL URL for --db postgresql (default {PG_DEFAULT})"
+    )
     args = parser.parse_args(argv)
     if args.messages < 1 or args.repeat < 1:
         parser.error("--messages and --repeat must be ≥ 1")
@@ -289,7 +421,25 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{'PASS' if ok else 'OVER'}")  # fmt: skip
     for label in ("raw smtplib, prebuilt", "raw smtplib, email.mime"):
         print(f"followup / {label} (no target): {rate['followup transport_for/send'] / rate[label]:.2f}×")
+    if args.db:
+        use_cases(args, rate["followup transport_for/send"])
     return 0 if ok else 1
+
+
+def use_cases(args: Any, transport: float) -> None:
+    """The delivery use case on each ``--db``, against the transport's rate."""
+    print(f"\nthe delivery use case (claim, render, build, send, record), median of {args.repeat}:")
+    counter = Counter()
+    port = free_port()
+    controller = Controller(CountingHandler(counter), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        for kind in args.db:
+            with tempfile.TemporaryDirectory(prefix="followup-bench-send-") as name:
+                use_case = measure_use_case(kind, args.pg, Path(name), port, counter, args)
+                print(f"{'':30}{use_case / transport:>9.2f}× the transport alone (no target)")
+    finally:
+        controller.stop()
 
 
 if __name__ == "__main__":

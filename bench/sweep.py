@@ -39,6 +39,10 @@ Run from the repository root (about 1–1.5 minutes in all on 2 cores, ~1.5 GB o
 
     .venv/bin/python bench/sweep.py [--projects 100000] [--due 5000] [--big 1000000] [--repeat 3]
                                     [--empty-runs 200] [--profile] [--db-cache DIR]
+                                    [--db sqlite|postgresql] [--pg URL]
+
+``--db postgresql`` runs the same measurement on PostgreSQL (a fresh schema per size; raw is psycopg 3
+doing the same work; see bench/sweep_pg.py for what differs).
 
 ``--profile`` adds a cProfile of one sweep at the small size, where the ratio is judged (top functions
 by cumulative and by own time). ``--db-cache DIR`` keeps the built databases in DIR and reuses them
@@ -69,6 +73,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RATIO_TARGET = 2.0
 EMPTY_TARGET_MS = 1.0
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -662,9 +667,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--empty-runs", type=int, default=200, help="empty sweeps per median (default 200)")
     parser.add_argument("--profile", action="store_true", help="cProfile one sweep at --projects")
     parser.add_argument("--db-cache", type=Path, help="keep and reuse the built databases in this folder")
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the backend (default sqlite; postgresql: see bench/sweep_pg.py)",
+    )
+    parser.add_argument(
+        "--pg", default=PG_DEFAULT, help=f"PostgreSQL URL for --db postgresql (default {PG_DEFAULT})"
+    )
     args = parser.parse_args(argv)
     if not 0 < args.due <= args.projects <= args.big or args.repeat < 1 or args.empty_runs < 1:
         parser.error("need 0 < --due ≤ --projects ≤ --big, --repeat ≥ 1, --empty-runs ≥ 1")
+    if args.db == "postgresql":
+        import sweep_pg  # bench/ is on sys.path: this script's own folder
+
+        with tempfile.TemporaryDirectory(prefix="followup-bench-sweep-pg-") as name:
+            return 0 if sweep_pg.run(args, Path(name)) else 1
 
     print(
         f"followup sweep on SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}; "

@@ -1,10 +1,21 @@
 """A real SMTP server on loopback for the mail tests: aiosmtpd in a thread.
 
 It records every message (raw bytes, parsed with ``email.policy.default``, and the envelope), counts TCP
-sessions and logins, and can be told to refuse a recipient (``refuse[address] = "550 ..."``, or a 4xx
-reply), to refuse the sender, to wait ``delay`` seconds between recording a message and acknowledging it
-(a client killed then has a message in flight), or be stopped and started again on the same port.
-Optionally it offers STARTTLS or implicit TLS with a throw-away self-signed certificate (``tls_files``).
+sessions and logins, and injects faults, each set per test on the running server:
+
+* ``refuse[address] = "550 ..."`` (or a 4xx, or "421 ...": then it also closes the connection, as a
+  real server does) answers that recipient's RCPT; ``refuse_data[address]`` answers the end of its
+  message's data; ``refuse_sender`` answers MAIL;
+* ``delay``: seconds between recording a message and acknowledging it (a client killed, or timing
+  out, then has a message in flight: taken, never confirmed); ``rcpt_delay``: seconds before any RCPT
+  is answered (a slow server before the data);
+* ``drop_at_rcpt`` (addresses): the connection drops at that RCPT, before any data;
+  ``drop_after_data`` (addresses): the message is taken, then the connection drops without a reply;
+* ``drip_greeting``: seconds between the lines of a multi-line greeting that never ends;
+* it can be stopped and started again on the same port.
+
+Without TLS it offers AUTH in clear text (as a badly configured server would); optionally it offers
+STARTTLS or implicit TLS with a throw-away self-signed certificate (``tls_files``).
 
 Use it by importing the fixtures explicitly (the Python names end in ``_fixture`` so that a test's
 ``smtp_server`` parameter does not shadow the import, which ruff would report as F811)::
@@ -70,8 +81,15 @@ class _Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if self.server.rcpt_delay:
+            await asyncio.sleep(self.server.rcpt_delay)
+        if address.lower() in self.server.drop_at_rcpt:
+            _drop(server)
+            return "250 never heard"
         reply = self.server.refuse.get(address.lower())
         if reply:
+            if reply.startswith("421"):
+                asyncio.get_running_loop().call_soon(_drop, server)  # after the reply, as servers do
             return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -81,6 +99,7 @@ class _Handler:
         parsed = email.message_from_bytes(raw, policy=default_policy)
         assert isinstance(parsed, EmailMessage)
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
+        to = [address.lower() for address in envelope.rcpt_tos]
         with self.server.lock:
             self.server.messages.append(
                 Received(str(envelope.mail_from), list(envelope.rcpt_tos), raw, parsed, login)
@@ -88,7 +107,39 @@ class _Handler:
             delay = self.server.delay
         if delay:  # the message is taken but not yet acknowledged: a client killed now never hears "250"
             await asyncio.sleep(delay)
-        return "250 Message accepted"
+        if any(address in self.server.drop_after_data for address in to):
+            _drop(server)
+            return "250 never heard"
+        refused = [self.server.refuse_data[a] for a in to if a in self.server.refuse_data]
+        return refused[0] if refused else "250 Message accepted"
+
+
+def _drop(server: SMTP) -> None:
+    """Close the connection at once, without a reply (a crash, a network failure)."""
+    if server.transport is not None:
+        server.transport.abort()
+
+
+class _FaultySMTP(SMTP):
+    """aiosmtpd's SMTP session, with a greeting that can drip forever (``MailServer.drip_greeting``)."""
+
+    mail_server: MailServer
+
+    async def push(self, status: Any) -> None:
+        drip = self.mail_server.drip_greeting
+        if drip and isinstance(status, str) and status.startswith("220 ") and not self.session.host_name:
+            while self.transport is not None and not self.transport.is_closing():
+                if self._reader.at_eof():  # the client gave up
+                    self.transport.close()
+                    return
+                self._writer.write(b"220-still here, please wait\r\n")
+                try:
+                    await self._writer.drain()
+                except ConnectionError:
+                    return
+                await asyncio.sleep(drip)
+            return
+        await super().push(status)
 
 
 class _Controller(Controller):
@@ -99,7 +150,10 @@ class _Controller(Controller):
     def factory(self) -> SMTP:
         with self.mail_server.lock:
             self.mail_server.connections += 1
-        return super().factory()
+        session = _FaultySMTP(self.handler, **self.SMTP_kwargs)
+        session.mail_server = self.mail_server
+        self.mail_server.sessions.append(session)
+        return session
 
 
 @dataclass
@@ -113,7 +167,13 @@ class MailServer:
     logins: list[tuple[str, str]] = field(default_factory=list)  # (login, password) of each AUTH
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply such as "550 5.1.1 no"
     refuse_sender: str | None = None
+    refuse_data: dict[str, str] = field(default_factory=dict)  # recipient -> reply to the end of data
     delay: float = 0.0  # seconds between taking a message's data and acknowledging it
+    rcpt_delay: float = 0.0  # seconds before answering a RCPT
+    drop_at_rcpt: set[str] = field(default_factory=set)  # recipients whose RCPT drops the connection
+    drop_after_data: set[str] = field(default_factory=set)  # take their message, drop without a reply
+    drip_greeting: float = 0.0  # seconds between the lines of a greeting that never ends (0: normal)
+    sessions: list[SMTP] = field(default_factory=list)  # every connection's session since the start
     tls: str = "none"  # none | starttls | ssl
     tls_files: tuple[Path, Path] | None = None  # (certificate, key)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -157,8 +217,18 @@ class MailServer:
         self._controller = controller
 
     def stop(self) -> None:
-        """Stop listening: clients now get "connection refused"."""
+        """Stop listening: clients now get "connection refused". Open connections are closed first
+        (one held by a dripping greeting would otherwise outlive the server)."""
         if self._controller is not None:
+
+            async def close_all() -> None:
+                for session in self.sessions:
+                    if session.transport is not None:
+                        session.transport.abort()
+                await asyncio.sleep(0.01)  # let the transports call connection_lost (closing the sockets)
+
+            asyncio.run_coroutine_threadsafe(close_all(), self._controller.loop).result(timeout=5)
+            self.sessions.clear()
             self._controller.stop()
             self._controller = None
 

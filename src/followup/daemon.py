@@ -2,8 +2,10 @@
 
 The scheduler only *triggers* three state-based, idempotent functions — sweep, send, digest — with
 the current time; it never holds one job per project and never keeps a persistent job store, so a
-restart loses nothing: the state is the database. SIGTERM (or SIGINT) stops it after the current
-batch. Logs go to stderr.
+restart loses nothing: the state is the database. SIGTERM (or SIGINT) stops it within seconds: a
+delivery batch ends after the message in flight and gives back what it did not try (a wait for the
+mail server is interrupted at once, except the reply to a message already handed over, which gets a
+few seconds more). Logs go to stderr.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -52,8 +55,21 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def schedule(rt: Runtime, *, sweep_every: int, send_every: int) -> BlockingScheduler:
-    """The scheduler with its four jobs: sweep, send, the weekly digest and its catch-up at start."""
+def _send(rt: Runtime, stop: threading.Event | None) -> Callable[[], object]:
+    def job() -> object:
+        result = send(rt, stop=stop)
+        if result.undelivered:
+            log.warning("send: %d notifications not delivered (kept): %s", result.undelivered, result.error)
+        return result
+
+    return job
+
+
+def schedule(
+    rt: Runtime, *, sweep_every: int, send_every: int, stop: threading.Event | None = None
+) -> BlockingScheduler:
+    """The scheduler with its four jobs: sweep, send, the weekly digest and its catch-up at start.
+    ``stop`` set ends a delivery batch after the message in flight."""
     zone = rt.zone
     scheduler = BlockingScheduler(
         timezone=zone,
@@ -67,7 +83,7 @@ def schedule(rt: Runtime, *, sweep_every: int, send_every: int) -> BlockingSched
         next_run_time=first,
     )
     scheduler.add_job(
-        _guarded("send", lambda: send(rt)),
+        _guarded("send", _send(rt, stop)),
         IntervalTrigger(seconds=send_every),
         id="send",
         next_run_time=first + timedelta(seconds=1),
@@ -93,17 +109,17 @@ def run(rt: Runtime, *, start: datetime | None, sweep_every: int, send_every: in
         min(logging.getLogger("followup").level or logging.INFO, logging.INFO)
     )
     rt = replace(rt, clock=make_clock(start))
-    scheduler = schedule(rt, sweep_every=sweep_every, send_every=send_every)
+    halt = threading.Event()
+    scheduler = schedule(rt, sweep_every=sweep_every, send_every=send_every, stop=halt)
     weekday, at = rt.settings.digest_schedule
 
-    stopping: list[int] = []
-
     def stop(signum: int, _frame: FrameType | None) -> None:
-        if stopping:  # a second signal while the batch finishes: shutting down again would raise
-            log.info("signal %s: already stopping after the current batch", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if halt.is_set():  # a second signal while stopping: shutting down again would raise
+            log.info("signal %s: already stopping after the message in flight", name)
             return
-        stopping.append(signum)
-        log.info("signal %s: stopping after the current batch", signal.Signals(signum).name)
+        halt.set()  # the delivery batch sees it between messages and in every wait for the server
+        log.info("signal %s: stopping after the message in flight", name)
         scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)

@@ -21,6 +21,8 @@ one line on stderr and the class's exit code, in one place (``cli.main``)::
     ├── StoreError                      exit 7   the database is unreachable or not initialised
     │   └── NotInitialised
     └── DeliveryError                   exit 8   mail could not be handed over (kept, retried)
+        ├── NotTried                    the connection failed before the message was tried
+        └── OutcomeUnknown              the server took the data but never confirmed it
 
 A class's docstring is its default message.
 """
@@ -147,3 +149,13 @@ class DeliveryError(FollowupError):
         #: permanent: retrying the same message cannot help (e.g. the server refused the address)
         self.permanent = permanent
         super().__init__(message)
+
+
+class NotTried(DeliveryError):
+    """the message was not tried: the connection to the mail server failed first"""
+
+    # Not the message's fault: it keeps its attempts (only a refusal of the message itself counts).
+
+
+class OutcomeUnknown(DeliveryError):
+    """the mail server took the message but its reply never came: it may have been delivered"""

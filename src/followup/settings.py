@@ -9,6 +9,7 @@ the config file > the default below. The config file is TOML with the same keys 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
@@ -54,7 +55,34 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "smtp_port": ("FOLLOWUP_SMTP_PORT", "SMTP port (default 25, 587 with starttls, 465 with ssl)."),
     "smtp_user": ("FOLLOWUP_SMTP_USER", "SMTP login (none: no login)."),
     "smtp_password": ("FOLLOWUP_SMTP_PASSWORD", "SMTP password (never logged)."),
-    "smtp_security": ("FOLLOWUP_SMTP_SECURITY", "none, starttls or ssl (default none)."),
+    "smtp_security": (
+        "FOLLOWUP_SMTP_SECURITY",
+        "none, starttls or ssl (default none; starttls when a login is configured).",
+    ),
+    "smtp_allow_plaintext": (
+        "FOLLOWUP_SMTP_ALLOW_PLAINTEXT",
+        "1 allows an SMTP login without TLS (default 0: with a login and security none, the "
+        "connection is upgraded with STARTTLS, and a server without STARTTLS is refused).",
+    ),
+    "smtp_timeouts": (
+        "FOLLOWUP_SMTP_TIMEOUTS",
+        "Seconds to wait for each SMTP reply, as name=seconds overrides of RFC 5321's (4.5.3.2): "
+        "greeting=300,mail=300,rcpt=300,data=120,block=180,end=600 (end: the reply to the end of "
+        "the data; a message without it has an unknown outcome).",
+    ),
+    "send_deadline": (
+        "FOLLOWUP_SEND_DEADLINE",
+        "Seconds one delivery batch may take in all (default 1800); what is left waits for the next.",
+    ),
+    "claim_lease": (
+        "FOLLOWUP_CLAIM_LEASE",
+        "Seconds after which notifications claimed by a sender that stopped renewing its claim (it "
+        "crashed) go to another sender (default 120; counted by the database's clock).",
+    ),
+    "warnings_per_message": (
+        "FOLLOWUP_WARNINGS_PER_MESSAGE",
+        "At most this many warnings in one consolidated message (default 20); the rest go in the next.",
+    ),
     "mail_from": (
         "FOLLOWUP_MAIL_FROM",
         "Sender, e.g. '县投资促进局 <followup@example.gov.cn>' (default followup@localhost).",
@@ -71,9 +99,17 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
         "FOLLOWUP_DIGEST_SCHEDULE",
         "When the weekly digest (周调度) goes out: day and time (default 'mon 08:30').",
     ),
+    "replay": (
+        "FOLLOWUP_REPLAY",
+        "1 declares a replay: writing commands then accept a --now more than a day ahead of the real "
+        "clock (default 0: refused as a typo).",
+    ),
 }
 
 SMTP_SECURITY = ("none", "starttls", "ssl")
+#: a workflow's name is the stem of its file: a plain key, never a path (as domain.validate checks)
+_WORKFLOW_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 def _default_data_dir(env: dict[str, str]) -> Path:
@@ -96,10 +132,16 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_security: str = "none"
+    smtp_allow_plaintext: bool = False
+    smtp_timeouts: SmtpTimeouts = field(default_factory=lambda: SmtpTimeouts())
+    send_deadline: float = 1800.0  # seconds for one delivery batch
+    claim_lease: float = 120.0  # seconds, by the database's clock
+    warnings_per_message: int = 20
     mail_from: str = "followup@localhost"
     template_dir: Path | None = None
     work_hours: tuple[time, time] = (time(8, 30), time(18, 0))
     digest_schedule: tuple[int, time] = (0, time(8, 30))  # weekday (Monday 0), local time
+    replay: bool = False  # a --now far ahead of the real clock is a declared replay, not a typo
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -173,6 +215,9 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
     security = str(values.get("smtp_security") or "none").lower()
     if security not in SMTP_SECURITY:
         raise ConfigError(f"smtp security {security!r}; allowed: {', '.join(SMTP_SECURITY)}")
+    allow_plaintext = _flag(values.get("smtp_allow_plaintext"), "FOLLOWUP_SMTP_ALLOW_PLAINTEXT")
+    if values.get("smtp_user") and security == "none" and not allow_plaintext:
+        security = "starttls"  # a password never goes out in clear text unless that is asked for
     mail_from = str(values.get("mail_from") or "followup@localhost")
     if any(c in mail_from for c in "\r\n"):
         raise ConfigError("mail from must be one line")
@@ -181,19 +226,43 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
         database_url=str(database_url),
         timezone=timezone,
         workflow_dir=_existing_dir(values.get("workflow_dir"), "workflow dir"),
-        default_workflow=str(values.get("default_workflow") or "investment"),
+        default_workflow=_workflow_name(str(values.get("default_workflow") or "investment")),
         calendar_file=_existing_file(values.get("calendar_file"), "calendar file"),
         smtp_host=values.get("smtp_host") or None,
         smtp_port=_port(values.get("smtp_port")),
         smtp_user=values.get("smtp_user") or None,
         smtp_password=values.get("smtp_password") or None,
         smtp_security=security,
+        smtp_allow_plaintext=allow_plaintext,
+        smtp_timeouts=_timeouts(values.get("smtp_timeouts")),
+        send_deadline=_seconds(values.get("send_deadline"), "send deadline", 1800.0),
+        claim_lease=_seconds(values.get("claim_lease"), "claim lease", 120.0),
+        warnings_per_message=int(_seconds(values.get("warnings_per_message"), "warnings per message", 20)),
         mail_from=mail_from,
         template_dir=_existing_dir(values.get("template_dir"), "template dir"),
         work_hours=_hours(str(values.get("work_hours") or "08:30-18:00")),
         digest_schedule=_weekly(str(values.get("digest_schedule") or "mon 08:30")),
+        replay=_flag(values.get("replay"), "FOLLOWUP_REPLAY"),
         sources=sources,
     )
+
+
+def _workflow_name(name: str) -> str:
+    if not _WORKFLOW_NAME_RE.fullmatch(name):
+        raise ConfigError(
+            f"default workflow {name!r} is not a workflow name: use lower-case letters, digits and _ "
+            f"starting with a letter (e.g. investment)"
+        )
+    return name
+
+
+def _flag(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text not in _TRUE + _FALSE:
+        raise ConfigError(f"{what} {value!r}: expected 1 or 0")
+    return text in _TRUE
 
 
 def _port(value: Any) -> int | None:
@@ -251,6 +320,48 @@ def _weekly(text: str) -> tuple[int, time]:
     if day[:3] not in WEEKDAYS or not clock:
         raise ConfigError(f"bad digest schedule {text!r}: expected a day and a time such as 'mon 08:30'")
     return WEEKDAYS.index(day[:3]), _clock(clock, "digest schedule")
+
+
+@dataclass(frozen=True)
+class SmtpTimeouts:
+    """Seconds to wait for each SMTP reply; the defaults are RFC 5321's (4.5.3.2)."""
+
+    greeting: float = 300.0  # the server's greeting (220), and connecting
+    mail: float = 300.0  # MAIL, and the session's own commands (EHLO, STARTTLS, AUTH, RSET, QUIT)
+    rcpt: float = 300.0
+    data: float = 120.0  # the reply to DATA (354)
+    block: float = 180.0  # handing over the message's data
+    end: float = 600.0  # the reply to the final dot: the server may be checking the message
+
+
+def _timeouts(value: Any) -> SmtpTimeouts:
+    """``greeting=300,end=600`` (or a TOML table): overrides of RFC 5321's timeouts, by name."""
+    names = [f.name for f in fields(SmtpTimeouts)]
+    chosen: dict[str, float] = {}
+    if isinstance(value, dict):
+        value = ",".join(f"{k}={v}" for k, v in value.items())
+    for item in str(value or "").replace(";", ",").split(","):
+        if not item.strip():
+            continue
+        name, sep, seconds = item.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in names:
+            raise ConfigError(f"bad smtp timeouts {value!r}: expected name=seconds, names {', '.join(names)}")
+        chosen[name] = _seconds(seconds, f"smtp timeout {name}", 0.0)
+    return SmtpTimeouts(**chosen)
+
+
+def _seconds(value: Any, what: str, default: float) -> float:
+    """A positive number of seconds (or of anything else counted)."""
+    if value is None or str(value).strip() == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"bad {what} {value!r}: expected a number") from None
+    if not 0 < number < 1e9:  # also refuses nan and inf
+        raise ConfigError(f"bad {what} {value!r}: expected a positive number")
+    return number
 
 
 def setting_names() -> list[str]:

@@ -28,12 +28,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from followup.app.delivery import CLAIM_LEASE
 from tests.helpers import Cli, followup_executable
 from tests.mailserver import MailServer, smtp_server_fixture  # noqa: F401
 from tests.outbox_county import MONDAY, identities, iso, mail_env, query, seeded
 
 WAIT = 30.0  # seconds: the most any condition below may take before the test gives up
+#: the daemons' claim lease (real seconds, by the database's clock): a killed daemon's claimed rows
+#: come back to the next one after this long
+LEASE = "2"
 
 
 def copy_projects(sqlite_url: str, copies: int) -> int:
@@ -96,12 +98,12 @@ def message_ids(server: MailServer) -> list[str]:
 class Daemon:
     """``followup daemon`` as a real process; its stderr goes to a file (a pipe could fill and block it)."""
 
-    def __init__(self, cli: Cli, server: MailServer, start: str, log: Path) -> None:
+    def __init__(self, cli: Cli, server: MailServer, start: str, log: Path, **env: str) -> None:
         self.log = log
         with log.open("wb") as err:
             self.proc = subprocess.Popen(
                 [followup_executable(), "daemon", "--now", start, "--sweep-every", "1", "--send-every", "1"],
-                env=cli.process_env(**mail_env(server)),
+                env=cli.process_env(**mail_env(server), FOLLOWUP_CLAIM_LEASE=LEASE, **env),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
@@ -129,8 +131,8 @@ class Daemon:
 
 
 @contextmanager
-def daemon(cli: Cli, server: MailServer, start: str, log: Path) -> Iterator[Daemon]:
-    running = Daemon(cli, server, start, log)
+def daemon(cli: Cli, server: MailServer, start: str, log: Path, **env: str) -> Iterator[Daemon]:
+    running = Daemon(cli, server, start, log, **env)
     try:
         yield running
     finally:
@@ -172,10 +174,10 @@ def test_daemon_killed_during_a_send_loses_nothing_and_resends_at_most_the_one_i
 ) -> None:
     planned = seeded(sqlite_url, tmp_path, officers=20, projects=40)
     db = tmp_path / "followup.db"
-    # 20 officers and the head each get one consolidated warning and this week's digest: 42 messages.
+    # 20 officers each get one consolidated warning and this week's digest; the head gets 80 warnings
+    # in 4 messages of at most 20, and a digest: 45 messages.
     # The server records a message, then takes 0.15 s to say "250": a kill lands with one in flight.
     smtp_server.delay = 0.15
-    assert CLAIM_LEASE.total_seconds() == 120  # each restart below starts five minutes later
     kills = 0
     # The digests and the warnings are queued by two jobs at once, so either kind may go first: the
     # first kill lands in the first kind, the second in the other one.
@@ -194,12 +196,14 @@ def test_daemon_killed_during_a_send_loses_nothing_and_resends_at_most_the_one_i
         # Every message the server took was recorded as sent, except at most the one in flight (the last).
         assert set(got) - recorded <= {got[-1]}, (set(got) - recorded, got[-1])
         if n == 0:
-            # Restarted within the claim's lease, a sender leaves the crashed batch alone (it would send
-            # only rows that were still pending, normally none: one batch took them all). The process
-            # that crashed is gone; this one-off `send` runs in-process.
+            # Within the claim's lease (the default 120 s, by the database's clock, whatever the
+            # sender's --now says), a sender leaves the crashed batch alone (it would send only rows
+            # that were still pending, normally none: one batch took them all). The process that
+            # crashed is gone; this one-off `send` runs in-process.
             quick = cli("send", "--now", iso(MONDAY, "09:01"), "--json", env=mail_env(smtp_server)).json()
             assert quick["sent"] == counts["pending"]
             assert statuses(db)["sending"] == counts["sending"]
+            time.sleep(float(LEASE))  # the next daemon starts after the crashed one's lease ran out
 
     smtp_server.delay = 0.0
     with daemon(cli, smtp_server, iso(MONDAY, "09:10"), tmp_path / "daemon-2.log") as run:
@@ -213,14 +217,14 @@ def test_daemon_killed_during_a_send_loses_nothing_and_resends_at_most_the_one_i
     times = Counter(message_ids(smtp_server))
     recorded = {r[0] for r in query(db, "SELECT DISTINCT message_id FROM notifications")}
     assert set(times) == recorded  # a resent message kept its Message-ID: it is the same message
-    assert len(recorded) == 42
+    assert len(recorded) == 45
     assert max(times.values()) <= 2
     assert sum(times.values()) - len(times) <= kills  # at most one duplicate per kill
     per_recipient: dict[str, set[str]] = defaultdict(set)
     with smtp_server.lock:
         for m in smtp_server.messages:
             per_recipient[m.rcpt_tos[0]].add(str(m.message["Message-ID"]))
-    assert {len(ids) for ids in per_recipient.values()} == {2}  # one warning, one digest each
+    assert Counter(len(ids) for ids in per_recipient.values()) == Counter({2: 20, 5: 1})
 
 
 @pytest.mark.slow
@@ -274,26 +278,64 @@ def test_daemon_killed_during_a_sweep_queues_everything_exactly_once(
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_daemon_after_the_current_batch(
+def test_sigterm_stops_the_daemon_after_the_message_in_flight(
     cli: Cli, sqlite_url: str, tmp_path: Path, smtp_server: MailServer
 ) -> None:
     planned = seeded(sqlite_url, tmp_path, officers=20, projects=40)
     db = tmp_path / "followup.db"
-    smtp_server.delay = 0.05
+    smtp_server.delay = 0.5  # the message in flight when the signal comes takes a while to confirm
     with daemon(cli, smtp_server, iso(MONDAY), tmp_path / "daemon.log") as run:
         run.wait_for(lambda: len(smtp_server.messages) >= 3, "the first messages")
-        at_signal = len(smtp_server.messages)
         run.proc.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
+        time.sleep(0.1)
         run.proc.send_signal(signal.SIGINT)  # an impatient second signal (Ctrl-C) changes nothing
         code = run.proc.wait(timeout=WAIT)
         log = run.stderr()
     assert code == 0, log
-    stopping = log.index("signal SIGTERM: stopping after the current batch")
-    again = log.index("signal SIGINT: already stopping after the current batch", stopping)
+    stopping = log.index("signal SIGTERM: stopping after the message in flight")
+    again = log.index("signal SIGINT: already stopping after the message in flight", stopping)
     assert log.index("daemon stopped", again) > again
     assert "Traceback" not in log and "ERROR" not in log, log
-    # The batch in hand was finished and recorded: all 42 messages, each once, nothing left claimed.
+    # Stopped after the message in flight, not after the batch of 45: each message the server took is
+    # recorded as sent, the rest were given back untouched (pending, no attempt counted).
     got = message_ids(smtp_server)
-    assert len(got) == len(set(got)) == 42 > at_signal
+    assert len(got) == len(set(got)) < 45
+    counts = statuses(db)
+    assert set(counts) <= {"sent", "pending"}, counts
+    recorded = {
+        r[0] for r in query(db, "SELECT DISTINCT message_id FROM notifications WHERE status = 'sent'")
+    }
+    assert recorded == set(got)
+    assert {
+        r[0] for r in query(db, "SELECT DISTINCT attempts FROM notifications WHERE status = 'pending'")
+    } <= {0}
+    # and the next run delivers the rest
+    smtp_server.delay = 0.0
+    assert (
+        cli("send", "--now", iso(MONDAY, "09:10"), "--json", env=mail_env(smtp_server)).json()["failed"] == 0
+    )
     assert statuses(db) == Counter({"sent": len(planned) + 21})
+    assert len(set(message_ids(smtp_server))) == 45
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_daemon_held_by_a_dripping_greeting_within_seconds(
+    cli: Cli, sqlite_url: str, tmp_path: Path, smtp_server: MailServer
+) -> None:
+    seeded(sqlite_url, tmp_path, officers=2, projects=2, head=False)
+    db = tmp_path / "followup.db"
+    smtp_server.drip_greeting = 0.05  # a greeting that never ends; its timeout is RFC 5321's 5 minutes
+    with daemon(cli, smtp_server, iso(MONDAY), tmp_path / "daemon.log") as run:
+        run.wait_for(
+            lambda: statuses(db)["sending"] > 0 and smtp_server.connections > 0, "a send in progress"
+        )
+        time.sleep(0.3)
+        run.proc.send_signal(signal.SIGTERM)
+        code = run.proc.wait(timeout=10)  # a stop within seconds, not after the greeting's 5 minutes
+        log = run.stderr()
+    assert code == 0, log
+    assert "Traceback" not in log, log
+    # given back untouched: no attempt, no deferral, due as before
+    assert set(query(db, "SELECT DISTINCT status, attempts, deferrals FROM notifications")) == {
+        ("pending", 0, 0)
+    }

@@ -38,6 +38,12 @@ from tests.mailserver import MailServer, smtp_server_fixture, tls_files_fixture 
 SENDER = "县投资促进局 <followup@example.gov.cn>"
 NOW = datetime(2026, 7, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+#: a login on the plain test server: only with the explicit opt-in (else STARTTLS is required)
+PLAINTEXT_LOGIN = {
+    "FOLLOWUP_SMTP_USER": "lina",
+    "FOLLOWUP_SMTP_PASSWORD": "s3cret-pw",
+    "FOLLOWUP_SMTP_ALLOW_PLAINTEXT": "1",
+}
 
 
 def make_settings(tmp_path: Path, server: MailServer | None = None, **env: str) -> Settings:
@@ -182,9 +188,7 @@ def test_one_connection_per_batch(tmp_path: Path, smtp_server: MailServer) -> No
 
 
 def test_login_is_exactly_the_configured_one(tmp_path: Path, smtp_server: MailServer) -> None:
-    settings = make_settings(
-        tmp_path, smtp_server, FOLLOWUP_SMTP_USER="lina", FOLLOWUP_SMTP_PASSWORD="s3cret-pw"
-    )
+    settings = make_settings(tmp_path, smtp_server, **PLAINTEXT_LOGIN)
     with transport_for(settings) as transport:
         transport.send(outgoing("a"))
         transport.send(outgoing("b"))
@@ -210,9 +214,7 @@ def test_a_user_without_password_is_refused_never_prompted(tmp_path: Path, smtp_
 def test_one_log_line_per_batch_without_the_password(
     tmp_path: Path, smtp_server: MailServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = make_settings(
-        tmp_path, smtp_server, FOLLOWUP_SMTP_USER="lina", FOLLOWUP_SMTP_PASSWORD="s3cret-pw"
-    )
+    settings = make_settings(tmp_path, smtp_server, **PLAINTEXT_LOGIN)
     smtp_server.refuse["gone@example.gov.cn"] = "550 5.1.1 no such user"
     with caplog.at_level(logging.DEBUG, logger="followup"), transport_for(settings) as transport:
         transport.send(outgoing("a"))
@@ -231,9 +233,7 @@ def test_one_log_line_per_batch_without_the_password(
 def test_server_down_is_a_clean_temporary_error(
     tmp_path: Path, smtp_server: MailServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    settings = make_settings(
-        tmp_path, smtp_server, FOLLOWUP_SMTP_USER="lina", FOLLOWUP_SMTP_PASSWORD="s3cret-pw"
-    )
+    settings = make_settings(tmp_path, smtp_server, **PLAINTEXT_LOGIN)
     smtp_server.stop()
     with pytest.raises(DeliveryError) as caught, transport_for(settings) as transport:
         transport.send(outgoing("a"))

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from followup.app.delivery import MAX_ATTEMPTS, backoff
+from followup.app.delivery import DEFERRAL_WAIT, MAX_ATTEMPTS, backoff
 from tests.helpers import Cli
 from tests.mailserver import MailServer, smtp_server_fixture  # noqa: F401
 from tests.outbox_county import MONDAY, at, identities, iso, mail_env, query, seeded
@@ -65,30 +65,38 @@ def test_a_mail_server_down_is_recorded_then_everything_goes_when_it_is_back(
     smtp_server.stop()
 
     down = cli("send", "--now", iso(MONDAY), "--json", env=mail)
-    assert down.code == 0 and "Traceback" not in down.err, down.err
+    assert down.code == 8 and "Traceback" not in down.err, down.err  # nothing due was delivered
+    error = f"cannot connect to smtp {smtp_server.host}:{smtp_server.port}: Connection refused"
     assert down.json() == {
         "sent": 0,
         "messages": 0,
-        "retried": 12,
+        "retried": 0,
         "failed": 0,
         "obsolete": 0,
+        "deferred": 12,  # not tried: no attempt counted
+        "unknown": 0,
         "skipped": None,
+        "error": error,
     }
-    retry_at = (at(MONDAY) + backoff(1)).isoformat()
+    assert (
+        down.err
+        == f"error: 12 notifications not delivered (kept and retried; see `followup outbox`): {error}\n"
+    )
+    retry_at = (at(MONDAY) + DEFERRAL_WAIT).isoformat()
     for row in outbox(cli):
-        assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("pending", 1, retry_at)
-        assert "cannot connect" in row["last_error"] and "refused" in row["last_error"].lower()
+        assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("pending", 0, retry_at)
+        assert row["last_error"] == error
 
     smtp_server.start()
     early = cli("send", "--now", iso(MONDAY, "09:00:59"), "--json", env=mail).json()
     assert (early["sent"], early["retried"]) == (0, 0)  # before the next attempt: nothing is tried
     assert smtp_server.connections == 0 and smtp_server.messages == []
-    assert {(r["status"], r["attempts"]) for r in outbox(cli)} == {("pending", 1)}
+    assert {(r["status"], r["attempts"]) for r in outbox(cli)} == {("pending", 0)}
 
-    back = cli("send", "--now", iso(MONDAY, "09:01"), "--json", env=mail).json()
+    back = cli.ok("send", "--now", iso(MONDAY, "09:01"), "--json", env=mail).json()
     assert (back["sent"], back["messages"], back["retried"]) == (12, 3, 0)
     rows = outbox(cli)
-    assert {(r["status"], r["attempts"], r["last_error"]) for r in rows} == {("sent", 2, None)}
+    assert {(r["status"], r["attempts"], r["last_error"]) for r in rows} == {("sent", 1, None)}
     # One connection, one message per recipient with all of their warnings
     assert smtp_server.connections == 1
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
@@ -112,7 +120,9 @@ def test_one_recipient_refused_for_now_does_not_hold_back_the_others(
     mail = mail_env(smtp_server)
     assert cli.ok("sweep", "--now", iso(MONDAY), "--json").json()["queued"] == 12
     smtp_server.refuse["o00@example.gov.cn"] = "451 4.3.0 mailbox busy, try later"
-    result = cli.ok("send", "--now", iso(MONDAY), "--json", env=mail).json()
+    sent = cli("send", "--now", iso(MONDAY), "--json", env=mail)
+    assert sent.code == 8  # not everything due went out
+    result = sent.json()
     assert (result["messages"], result["failed"]) == (2, 0)
     assert result["retried"] == result["sent"] // 2  # o00 has as many rows as o01; the head has the rest
     assert smtp_server.connections == 1
@@ -125,18 +135,20 @@ def test_one_recipient_refused_for_now_does_not_hold_back_the_others(
     assert all("451" in r["last_error"] and r["attempts"] == 1 for r in waiting)
 
 
-def test_after_the_retry_budget_a_notification_fails_and_status_says_so(
+def test_after_the_retry_budget_a_notification_fails_status_says_so_and_retry_requeues_it(
     cli: Cli, sqlite_url: str, tmp_path: Path, smtp_server: MailServer
 ) -> None:
+    """Only refusals of the message itself count against the budget (a server down does not: see
+    tests/integration/test_delivery_faults.py)."""
     seeded(sqlite_url, tmp_path, officers=1, projects=1, head=False)
     mail = mail_env(smtp_server)
     assert cli.ok("sweep", "--now", iso(MONDAY), "--json").json()["queued"] == 2
-    smtp_server.stop()
+    smtp_server.refuse["o00@example.gov.cn"] = "452 4.2.2 mailbox full"
     now = iso(MONDAY)
     db = tmp_path / "followup.db"
     for attempt in range(1, MAX_ATTEMPTS + 1):
         result = cli("send", "--now", now, "--json", env=mail)
-        assert result.code == 0, result.err
+        assert result.code == 8, result.err
         if attempt < MAX_ATTEMPTS:
             assert result.json()["retried"] == 2
             # 1, 2, 4 … minutes, at most an hour; read from the file (the CLI's `outbox` shows the same)
@@ -149,7 +161,7 @@ def test_after_the_retry_budget_a_notification_fails_and_status_says_so(
             now = (datetime.fromisoformat(now) + waited).isoformat()
     assert result.json()["failed"] == 2
     rows = outbox(cli)
-    assert {(r["status"], r["attempts"], r["last_error"] is not None) for r in rows} == {
+    assert {(r["status"], r["attempts"], "452 4.2.2" in r["last_error"]) for r in rows} == {
         ("failed", MAX_ATTEMPTS, True)
     }
     # 1 + 2 + 4 + 8 + 16 + 32 + 60 minutes: the eighth attempt came at 11:03, still a working morning
@@ -158,9 +170,25 @@ def test_after_the_retry_budget_a_notification_fails_and_status_says_so(
     assert status.code == 0
     assert "warning: 2 notifications failed for good: see `followup outbox --status failed`" in status.err
     assert len(cli.ok("outbox", "--status", "failed", "--json").json()) == 2
-    smtp_server.start()
+    smtp_server.refuse.clear()
     assert cli("send", "--now", iso(MONDAY, "12:00"), "--json", env=mail).json()["sent"] == 0
-    assert smtp_server.messages == []  # failed is final
+    assert smtp_server.messages == []  # failed is final, until someone requeues it
+
+    ids = [str(r["id"]) for r in rows]
+    refused = cli("outbox", "retry")
+    assert (refused.code, refused.err) == (
+        2,
+        "error: name the notifications to retry: --id N (repeatable) or --all-failed\n",
+    )
+    assert cli.ok("outbox", "retry", "--id", ids[0], "--id", "99", "--now", iso(MONDAY, "11:59")).out == (
+        "1 notifications requeued; 1 not in the outbox: 99\n"
+    )
+    assert cli.ok("outbox", "retry", "--all-failed", "--id", ids[0], "--now", iso(MONDAY, "11:59")).out == (
+        "1 notifications requeued; 1 neither failed nor unknown, left as they are: " + ids[0] + "\n"
+    )
+    again = cli.ok("send", "--now", iso(MONDAY, "12:00"), "--json", env=mail).json()
+    assert (again["sent"], again["messages"]) == (2, 1)
+    assert {(r["status"], r["attempts"]) for r in outbox(cli)} == {("sent", 1)}  # a fresh budget
 
 
 # --------------------------------------------------------------------------- 3. working hours

@@ -34,9 +34,11 @@ def test_a_county_workflow_beside_the_shipped_ones(cli: Cli, tmp_path: Path) -> 
     assert added.code == 0, added.err
     shown = cli("project", "show", "1", "--json", env=env).json()
     assert (shown["workflow"], shown["deadline"]) == ("fast", "2026-06-06")
-    # without the county folder the project's workflow is unknown: said in one line
-    missing = cli("project", "show", "1")
-    assert missing.code == 3 and missing.err.startswith("error: no workflow named 'fast'")
+    # without the county folder the project's workflow is unknown: still shown, its stage by key and
+    # its problem said (issue 7: one bad project never blocks the others)
+    missing = cli("project", "show", "1", "--json").json()
+    assert (missing["stage"], missing["stage_label"], missing["level"]) == ("lead", "lead", None)
+    assert missing["problem"].startswith("its workflow cannot be loaded: no workflow named 'fast'")
 
 
 def test_workflow_check_warns_about_a_level_without_templates(cli: Cli, tmp_path: Path) -> None:

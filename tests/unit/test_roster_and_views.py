@@ -69,7 +69,10 @@ def test_views_keep_their_json_names() -> None:
         "retried": 0,
         "failed": 0,
         "obsolete": 0,
+        "deferred": 0,
+        "unknown": 0,
         "skipped": "outside working hours",
+        "error": None,
     }
     board = StatusBoard(at, [UnitLights("u", "城关镇", red=1)], UnitLights("", "", red=1), [])
     shown = board.to_dict()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from followup.app.escalation import Stranded, stranded_projects
+from followup.app.records import placements
 from followup.app.runtime import Runtime
 from followup.app.views import View
 from followup.domain.kinds import NoticeStatus
@@ -83,6 +85,7 @@ def status_board(rt: Runtime) -> StatusBoard:
     deadline_years: set[int] = set()
     memo: Memo = {}
     seen: set[tuple[str, str, date]] = set()
+    placed_in = placements(rt)
     with rt.store.reading() as session:
         conn = session.connection()
         for row in queries.active_clocks(conn):
@@ -91,7 +94,10 @@ def status_board(rt: Runtime) -> StatusBoard:
                 for line in (unit, totals):
                     line.count("on_hold")
                 continue
-            workflow = rt.workflows.get(row.workflow)
+            placed = placed_in(row.workflow, row.stage)
+            workflow = placed.workflow
+            if workflow is None or placed.problem is not None:
+                continue  # stranded: said below, in the warnings
             if workflow.is_final(row.stage):
                 continue
             assessment = assess(workflow, ProjectClock.from_row(row), now, rt.calendar, rt.zone, memo)
@@ -103,7 +109,11 @@ def status_board(rt: Runtime) -> StatusBoard:
                 seen.add((row.workflow, row.stage, row.deadline))
                 deadline_years |= _years_of_ladder(rt, workflow, row.stage, row.deadline)
         failed, stuck = queries.outbox_health(conn, now)
+        delivery = queries.delivery_health(conn, now)
+        stranded = stranded_projects(rt, conn)
     warnings = _warnings(rt, deadline_years | {local_day(now, rt.zone).year}, failed, stuck)
+    warnings += _stranded_warnings(stranded)
+    warnings += _delivery_warnings(rt, delivery)
     return StatusBoard(in_zone(now, rt.zone), [units[k] for k in sorted(units)], totals, warnings)
 
 
@@ -127,6 +137,45 @@ def _warnings(rt: Runtime, years: set[int], failed: int, stuck: int) -> list[str
     if stuck:
         warnings.append(f"{stuck} notifications have waited more than a day: is `followup send` running?")
     return warnings
+
+
+def _delivery_warnings(rt: Runtime, health: queries.DeliveryHealth) -> list[str]:
+    """Retries piling up, messages of unknown outcome, a login in clear text: one line each."""
+    out: list[str] = []
+    if health.overdue and health.oldest_due is not None:
+        since = in_zone(health.oldest_due, rt.zone).strftime("%Y-%m-%d %H:%M")
+        out.append(
+            f"{health.overdue} notifications are overdue by more than an hour and still waiting for a retry "
+            f"(the oldest due {since}); last error: {health.last_error}"
+        )
+    if health.deferrals >= 3:
+        out.append(
+            f"the mail server could not be used for the last {health.deferrals} deliveries in a row "
+            f"(the notifications wait, no attempt is lost): {health.last_error}"
+        )
+    if health.unknown:
+        out.append(
+            f"{health.unknown} notifications went to the mail server without its confirmation: they are sent "
+            f"again an hour later, or see `followup outbox --status unknown`"
+        )
+    settings = rt.settings
+    if settings.smtp_host and settings.smtp_user and settings.smtp_security == "none":
+        out.append(
+            f"the SMTP login to {settings.smtp_host} goes out in clear text "
+            f"(FOLLOWUP_SMTP_ALLOW_PLAINTEXT=1): use FOLLOWUP_SMTP_SECURITY=starttls or ssl"
+        )
+    return out
+
+
+def _stranded_warnings(stranded: list[Stranded]) -> list[str]:
+    """One warning per project escalation cannot follow (at most 20, then how many more)."""
+    out = [f"project {s.id} ({s.name}) is not escalated: {s.problem}; {s.hint}" for s in stranded[:20]]
+    if len(stranded) > 20:
+        out.append(
+            f"{len(stranded) - 20} more projects are not escalated: "
+            f"see their `problem` in `followup project list --json`"
+        )
+    return out
 
 
 def list_outbox(rt: Runtime, *, status: str | None = None, limit: int = 200) -> list[OutboxRow]:

@@ -8,17 +8,24 @@ identity (``domain.notices``, a unique index) makes a second sweep queue nothing
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from followup.app import records
 from followup.app.runtime import Runtime
 from followup.app.views import View
 from followup.domain.kinds import NoticeKind, NoticeStatus
 from followup.domain.ladder import Memo, assess
 from followup.domain.notices import NoticeKey, ProjectClock
 from followup.domain.timeutil import as_utc
+from followup.domain.workflow import TERMINATED
 from followup.store import queries
+from followup.store.models import Project
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,24 @@ class SweepResult(View):
     looked_at: int = 0
     queued: int = 0
     planned: list[dict[str, Any]] = field(default_factory=list)
+    #: due projects the sweep could not escalate (see :func:`stranded_projects`), by id
+    skipped: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stranded(View):
+    """An active project escalation cannot follow: its workflow does not load (a file renamed, missing
+    or broken), or has no place for its stage (renamed or removed while projects were in it)."""
+
+    id: int
+    name: str
+    workflow: str
+    stage: str
+    problem: str
+
+    @property
+    def hint(self) -> str:
+        return records.repair_hint(self.id)
 
 
 # --------------------------------------------------------------------------- sweep
@@ -37,6 +62,7 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
     """Queue every notification owed now; looks only at projects whose next look is due."""
     now = rt.now()
     result = SweepResult()
+    rt.workflows.forget_failures()  # a long-lived daemon sees a repaired file at its next sweep
     with rt.store.transaction() as session:
         conn = session.connection()
         due = queries.due_projects(conn, now)
@@ -45,13 +71,18 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
             return result
         roster = queries.load_roster(conn)
         memo: Memo = {}
+        placed_in = records.placements(rt)
+        skipped: dict[str, list[int]] = defaultdict(list)
         stored = queries.storing(conn)
         rows: list[dict[str, Any]] = []
         looks: list[dict[str, Any]] = []
         for p in due:
-            assessment = assess(
-                rt.workflows.get(p.workflow), ProjectClock.from_row(p), now, rt.calendar, rt.zone, memo
-            )
+            placed = placed_in(p.workflow, p.stage)
+            if placed.workflow is None or placed.problem is not None:
+                # Left due: every sweep says so again until the project is repaired or terminated.
+                skipped[placed.problem or ""].append(p.id)
+                continue
+            assessment = assess(placed.workflow, ProjectClock.from_row(p), now, rt.calendar, rt.zone, memo)
             for owed in assessment.owed:
                 for role, person in roster.resolve(owed.roles, p.officer_id, p.unit_id, p.leader_id):
                     rows.append(
@@ -71,6 +102,8 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
                     "next_at_stored": stored(assessment.next_at),
                 }
             )
+        result.skipped = sorted(pid for ids in skipped.values() for pid in ids)
+        _report_skipped(skipped)
         if dry_run:
             shown = ("project_id", "kind", "level", "repeat_no", "recipient_id", "role")
             result.planned = [{k: r[k] for k in shown} for r in rows]
@@ -83,6 +116,47 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
             "sweep at %s: %d projects due, %d notifications queued", now.isoformat(), len(due), result.queued
         )
     return result
+
+
+def _report_skipped(skipped: dict[str, list[int]]) -> None:
+    """One loud line per reason: the projects the sweep could not escalate, and how to repair them."""
+    for problem, ids in sorted(skipped.items()):
+        shown = ", ".join(map(str, ids[:20])) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+        log.warning(
+            "sweep skipped %d project(s) (%s): %s; %s; the other projects were swept",
+            len(ids),
+            shown,
+            problem,
+            records.repair_hint(ids[0]),
+        )
+
+
+def stranded_projects(rt: Runtime, conn: Connection | None = None) -> list[Stranded]:
+    """Every active project escalation cannot follow, with why (for ``status``, the sweep's log and the
+    supervision office). Reads the (workflow, stage) pairs in use once each, then only the projects of
+    the pairs that fail; ``conn`` reads inside the caller's transaction."""
+    if conn is None:
+        with rt.store.reading() as session:
+            return stranded_projects(rt, session.connection())
+    active = Project.stage != TERMINATED
+    pairs = conn.execute(
+        select(Project.workflow, Project.stage, Project.held_stage)
+        .where(active)
+        .group_by(Project.workflow, Project.stage, Project.held_stage)
+    ).all()
+    out: list[Stranded] = []
+    for workflow, stage, held_stage in pairs:
+        placed = records.placement(rt, workflow, stage, held_stage)
+        if placed.problem is None:
+            continue
+        held = Project.held_stage.is_(None) if held_stage is None else Project.held_stage == held_stage
+        for pid, name in conn.execute(
+            select(Project.id, Project.name).where(
+                active, Project.workflow == workflow, Project.stage == stage, held
+            )
+        ):
+            out.append(Stranded(pid, name, workflow, stage, placed.problem))
+    return sorted(out, key=lambda s: s.id)
 
 
 # --------------------------------------------------------------------------- weekly digest

@@ -16,7 +16,7 @@ from followup.domain import deadlines, validate
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.kinds import EventKind
 from followup.domain.timeutil import local_day
-from followup.domain.workflow import SIDE_STATES, TERMINATED, Workflow
+from followup.domain.workflow import ON_HOLD, SIDE_STATES, TERMINATED, Workflow
 from followup.errors import InvalidInput
 from followup.store.models import Project, ProjectEvent
 
@@ -41,6 +41,8 @@ class ProjectInput:
     unit: str | None = None
     workflow: str | None = None
     values: dict[str, str | None] = field(default_factory=dict)
+    #: edit only: the stage a stranded project is in under its (new) workflow (see :func:`edit_project`)
+    stage: str | None = None
 
 
 def add_project(
@@ -56,7 +58,9 @@ def add_project(
     if not data.name or not data.officer or not data.unit:
         raise InvalidInput("a project needs --name, --officer and --unit")
     name = validate.line(data.name, "project name")
-    workflow = rt.workflows.get(data.workflow or rt.settings.default_workflow)
+    workflow = rt.workflows.get(
+        validate.workflow_name(data.workflow) if data.workflow is not None else rt.settings.default_workflow
+    )
     stage = stage or workflow.first
     if stage in SIDE_STATES:
         raise InvalidInput(
@@ -114,9 +118,7 @@ def _entry_values(
 def get_project(rt: Runtime, project_id: int) -> ProjectView:
     """A project with its ladder level as of the runtime's now."""
     with rt.store.reading() as session:
-        row = records.project(session, project_id)
-        workflow = rt.workflows.get(row.workflow)
-        return records.project_view(rt, row, workflow, records.assessment(rt, row, workflow, rt.now()))
+        return records.view_of(rt, records.project(session, project_id), rt.now())
 
 
 def list_projects(rt: Runtime, filters: ProjectFilter) -> list[ProjectView]:
@@ -141,24 +143,26 @@ def list_projects(rt: Runtime, filters: ProjectFilter) -> list[ProjectView]:
                 Project.leader_id == records.official(session, filters.leader, active=False).id
             )
         if filters.chain:
-            query = query.where(Project.chain == filters.chain)
-        if filters.workflow:
-            query = query.where(Project.workflow == rt.workflows.get(filters.workflow).name)
-        out = []
-        for row in session.scalars(query).unique():
-            workflow = rt.workflows.get(row.workflow)
-            out.append(records.project_view(rt, row, workflow, records.assessment(rt, row, workflow, now)))
-        return out
+            query = query.where(Project.chain == validate.line(filters.chain, "chain"))
+        if filters.workflow is not None:
+            # by name only: the projects of a workflow that no longer loads can be listed too
+            query = query.where(Project.workflow == validate.workflow_name(filters.workflow))
+        return [records.view_of(rt, row, now) for row in session.scalars(query).unique()]
 
 
 def edit_project(
     rt: Runtime, project_id: int, data: ProjectInput, *, by: str | None, note: str | None
 ) -> ProjectView:
     """Change a project's fields, its officer, unit or workflow; recorded in its history. Changing the
-    contract date of the current stage, or the workflow, recomputes the deadline."""
+    contract date of the current stage, or the workflow, recomputes the deadline.
+
+    A project escalation cannot follow (its workflow does not load, or lacks its stage) can still be
+    edited, moved to another workflow, and placed in a stage of it (``data.stage``) — only such a
+    project: the others move with ``advance``."""
     now = rt.now()
     name = validate.line(data.name, "project name") if data.name is not None else None
     note = validate.note(note) if note else None
+    new_workflow = None if data.workflow is None else rt.workflows.get(validate.workflow_name(data.workflow))
     with rt.store.transaction() as session:
         row = records.project(session, project_id, lock=True)
         actor = records.official(session, by) if by else None
@@ -170,25 +174,23 @@ def edit_project(
             values["officer"] = records.official(session, data.officer, what="officer")
         if data.unit is not None:
             values["unit"] = records.unit(session, data.unit)
-        workflow = rt.workflows.get(row.workflow)
-        recompute = False
-        if data.workflow is not None:
-            new_workflow = rt.workflows.get(data.workflow)
-            if row.stage not in new_workflow.states():
-                raise InvalidInput(f"workflow {new_workflow.name} has no stage {row.stage!r}")
-            if new_workflow.name != row.workflow:
-                values["workflow"] = new_workflow.name
-                workflow, recompute = new_workflow, True
+        workflow = records.placement(rt, row.workflow, row.stage, row.held_stage).workflow
+        if new_workflow is not None and new_workflow.name != row.workflow:
+            values["workflow"] = new_workflow.name
+            workflow = new_workflow
+        values.update(_placed(row, workflow, data.stage, moved="workflow" in values))
         values.update(fields)
-        _refuse_clearing_required(workflow, row, values)
-        stage = workflow.stages.get(row.stage)
-        if stage is not None and stage.contract_deadline in values:
-            recompute = True
+        if workflow is not None:
+            _refuse_missing_or_cleared(workflow, row, values)
+        recompute = "workflow" in values or "stage" in values
         changes: dict[str, Any] = {}
         records.set_values(row, values, changes)
         if not changes:
             raise InvalidInput("nothing to change: give at least one option that differs")
-        if recompute and stage is not None:
+        if "stage" in changes:
+            row.stage_seq += 1  # placed in another stage: a fresh ladder
+        stage = workflow.stages.get(row.stage) if workflow else None
+        if workflow is not None and stage is not None and (recompute or stage.contract_deadline in values):
             _recompute_deadline(rt, row, workflow, changes)
         row.updated_at = now
         result = records.reschedule(rt, row, workflow, now)
@@ -196,15 +198,53 @@ def edit_project(
             session, row, EventKind.EDIT, at=now, now=now, by=actor, note=note, changes=changes
         )
         session.flush()
-        return records.project_view(rt, row, workflow, result)
+        problem = records.placement(rt, row.workflow, row.stage, row.held_stage).problem
+        return records.project_view(rt, row, workflow, result, problem=problem)
 
 
-def _refuse_clearing_required(workflow: Workflow, row: Project, values: dict[str, Any]) -> None:
-    # On hold, the project still owes what its held stage requires.
-    current = row.held_stage or row.stage
-    if current == TERMINATED:
+def _placed(row: Project, workflow: Workflow | None, stage: str | None, *, moved: bool) -> dict[str, Any]:
+    """``--stage``: the stage (or, on hold, the held stage) of a project its workflow has no place for
+    — a stage renamed or removed, or a move to a workflow without it — checked; {} when not given."""
+    held = row.stage == ON_HOLD
+    current = row.held_stage if held else row.stage
+    missing = workflow is not None and workflow.placement_problem(row.stage, row.held_stage) is not None
+    if stage is None:
+        if missing and moved:
+            assert workflow is not None
+            raise InvalidInput(
+                f"workflow {workflow.name} has no stage {current!r}: give the stage project {row.id} "
+                f"is in now with --stage; stages: {', '.join(workflow.stages)}"
+            )
+        return {}
+    if workflow is None:
+        raise InvalidInput("--stage needs a workflow that loads: give --workflow NAME too")
+    if not missing:
+        raise InvalidInput(
+            f"project {row.id} is in {workflow.label_of(row.stage)} ({row.stage}) of workflow "
+            f"{workflow.name}: --stage only places a project whose stage its workflow lacks; "
+            f"move it with `followup advance`"
+        )
+    if stage not in workflow.stages:
+        raise InvalidInput(
+            f"unknown stage {validate.shown(stage)} in workflow {workflow.name}; "
+            f"stages: {', '.join(workflow.stages)}"
+        )
+    return {"held_stage" if held else "stage": stage}
+
+
+def _refuse_missing_or_cleared(workflow: Workflow, row: Project, values: dict[str, Any]) -> None:
+    """What the project's stage requires (on hold: its held stage) must stay recorded; placed in a
+    stage (``--stage``), it must be recorded."""
+    current = values.get("held_stage") or values.get("stage") or row.held_stage or row.stage
+    if current == TERMINATED or current not in workflow.stages:
         current = workflow.first
     required = workflow.required_at(current)
+    if "stage" in values or "held_stage" in values:
+        merged = {**records.current_values(row), **values}
+        missing = [f for f in required if merged.get(f) in (None, "")]
+        if missing:
+            names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
+            raise InvalidInput(f"a project at {workflow.label_of(current)} ({current}) needs {names}")
     for key, value in values.items():
         if value is None and key in required:
             raise InvalidInput(

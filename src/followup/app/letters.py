@@ -2,14 +2,23 @@
 
 A notification is obsolete when its project has moved on since it was queued (``NoticeKey.is_obsolete``):
 the official is told about the project as it is, never about a state it has left.
+
+A recipient's warnings are consolidated into messages of at most ``warnings_per_message`` each (a crash
+resends at most one message: a bounded one). A message's Message-ID derives from the random nonces of
+its notifications (stored when they were queued), so the same group is the same message on a retry and
+two databases never make the same id. A group that was handed over once (its Message-ID stored right
+before: a crash, a refusal, an unknown outcome) goes again as that same message: same group, same id.
+Anything that goes wrong building one message (a context, a template) is that message's permanent
+failure (``Built.broken``), never the batch's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
@@ -23,9 +32,12 @@ from followup.domain.ladder import assess
 from followup.domain.notices import NoticeKey, ProjectClock
 from followup.domain.timeutil import as_utc, local_day
 from followup.domain.workflow import TERMINATED, Workflow
-from followup.mail.transport import OutgoingMessage, make_message_id
+from followup.errors import FollowupError
+from followup.mail.message import OutgoingMessage, make_message_id
 from followup.store import queries
 from followup.store.models import Official, Project
+
+log = logging.getLogger(__name__)
 
 SHIPPED_LEVELS = ("blue", "yellow", "red", "top")
 STALE_LABEL = "跟进超时"
@@ -39,6 +51,16 @@ Items = list[tuple[int, dict[str, Any]]]
 class Letter:
     ids: tuple[int, ...]
     message: OutgoingMessage
+
+
+@dataclass
+class Built:
+    """What the claimed notifications became: messages, obsolete ids, and groups that could not be built
+    (their ids and why)."""
+
+    letters: list[Letter] = field(default_factory=list)
+    obsolete: list[int] = field(default_factory=list)
+    broken: list[tuple[tuple[int, ...], str]] = field(default_factory=list)
 
 
 @dataclass
@@ -57,50 +79,70 @@ def _domain(mail_from: str) -> str:
     return address.rsplit("@", 1)[1] if "@" in address else "localhost"
 
 
-def _key(ids: Sequence[int]) -> str:
-    """The same group of notifications always gets the same Message-ID (a retry is the same message)."""
-    if len(ids) <= 4:
-        return "n" + "-".join(map(str, ids))
-    digest = hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:12]
-    return f"n{ids[0]}-{ids[-1]}-{len(ids)}-{digest}"
+def message_key(nonces: Sequence[str]) -> str:
+    """A message's key from its notifications' nonces: the nonce of a single one, else a digest of all
+    (in id order). The same group always gets the same key; nothing about the database shows in it."""
+    if len(nonces) == 1:
+        return nonces[0]
+    return hashlib.sha256(",".join(nonces).encode("ascii")).hexdigest()[:32]
 
 
-def build_messages(rt: Runtime, ids: Sequence[int], now: datetime) -> tuple[list[Letter], list[int]]:
-    """Messages for the claimed notifications ``ids`` (one per recipient and kind), and the obsolete ids."""
+def build_messages(rt: Runtime, ids: Sequence[int], now: datetime) -> Built:
+    """Messages for the claimed notifications ``ids`` (per recipient and kind, at most
+    ``warnings_per_message`` warnings each), the obsolete ids, and what could not be built."""
     loaded = _load(rt, ids, now)
     local_now = as_utc(now).astimezone(rt.zone).strftime("%Y-%m-%d %H:%M")
-    obsolete: list[int] = []
-    groups: dict[tuple[int, str], Items] = defaultdict(list)
+    built = Built()
+    # (recipient, kind, the Message-ID the group was handed over with before, if it was) → its items
+    groups: dict[tuple[int, str, str | None], Items] = defaultdict(list)
+    nonces: dict[int, str] = {}
     for n in loaded.notes:
-        person = loaded.people[n.recipient_id]
-        recipient = {
-            "name": person.name,
-            "email": person.email,
-            "role": n.role,
-            "role_label": Role(n.role).label if n.role in Role._value2member_map_ else DIGEST_LABEL,
-        }
-        if n.kind == NoticeKind.DIGEST:
-            context = loaded.digests[n.recipient_id]
-            if context is None:
-                obsolete.append(n.id)
-            else:
-                groups[(n.recipient_id, "digest")].append(
-                    (n.id, {"recipient": recipient, **context, "now": local_now})
-                )
+        nonces[n.id] = n.nonce
+        try:
+            kind, context = _context(rt, loaded, n, now)
+        except Exception as exc:  # a broken project or workflow: this notification's trouble only
+            log.exception("notification %s cannot be composed", n.id)
+            built.broken.append(((n.id,), f"cannot compose the message: {type(exc).__name__}: {exc}"))
             continue
-        project = loaded.projects.get(n.project_id)
-        if NoticeKey.from_row(n).is_obsolete(ProjectClock.from_row(project) if project else None):
-            obsolete.append(n.id)
+        if context is None:
+            built.obsolete.append(n.id)
             continue
-        assert project is not None  # a notification of a vanished project is obsolete
-        context = _warning_context(rt, loaded, n, project, now)
-        groups[(n.recipient_id, "warning")].append(
-            (n.id, {"recipient": recipient, **context, "now": local_now})
+        groups[(n.recipient_id, kind, n.message_id)].append((n.id, {**context, "now": local_now}))
+    cap = rt.settings.warnings_per_message
+    for (who, kind, pinned), items in groups.items():
+        chunks = (
+            [items] if pinned or kind == "digest" else [items[i : i + cap] for i in range(0, len(items), cap)]
         )
-    letters = [
-        _letter(rt, loaded.people[who], kind, items, local_now) for (who, kind), items in groups.items()
-    ]
-    return letters, obsolete
+        for chunk in chunks:
+            chunk_ids = tuple(i for i, _ in chunk)
+            message_id = pinned or make_message_id(
+                message_key([nonces[i] for i in chunk_ids]), _domain(rt.settings.mail_from)
+            )
+            try:
+                built.letters.append(_letter(rt, loaded.people[who], kind, chunk, local_now, message_id))
+            except Exception as exc:  # a template error, a bad header value: this message only
+                log.exception("message %s cannot be built", message_id)
+                built.broken.append((chunk_ids, f"cannot build the message: {type(exc).__name__}: {exc}"))
+    return built
+
+
+def _context(rt: Runtime, loaded: _Loaded, n: Any, now: datetime) -> tuple[str, dict[str, Any] | None]:
+    """The kind of message notification ``n`` goes in and its template context (None: obsolete)."""
+    person = loaded.people[n.recipient_id]
+    recipient = {
+        "name": person.name,
+        "email": person.email,
+        "role": n.role,
+        "role_label": Role(n.role).label if n.role in Role._value2member_map_ else DIGEST_LABEL,
+    }
+    if n.kind == NoticeKind.DIGEST:
+        digest = loaded.digests[n.recipient_id]
+        return "digest", None if digest is None else {"recipient": recipient, **digest}
+    project = loaded.projects.get(n.project_id)
+    if NoticeKey.from_row(n).is_obsolete(ProjectClock.from_row(project) if project else None):
+        return "warning", None
+    assert project is not None  # a notification of a vanished project is obsolete
+    return "warning", {"recipient": recipient, **_warning_context(rt, loaded, n, project, now)}
 
 
 def _load(rt: Runtime, ids: Sequence[int], now: datetime) -> _Loaded:
@@ -133,7 +175,9 @@ def _warning_context(rt: Runtime, loaded: _Loaded, n: Any, project: Project, now
     }
 
 
-def _letter(rt: Runtime, person: Official, kind: str, items: Items, local_now: str) -> Letter:
+def _letter(
+    rt: Runtime, person: Official, kind: str, items: Items, local_now: str, message_id: str
+) -> Letter:
     """One message to ``person`` for a group of notifications of one kind."""
     from followup.mail.templates import has_kind, render  # Jinja2 only when mail goes out
 
@@ -152,7 +196,7 @@ def _letter(rt: Runtime, person: Official, kind: str, items: Items, local_now: s
     subject, text, html = render(template, context, rt.settings)
     ids = tuple(i for i, _ in items)
     message = OutgoingMessage(
-        message_id=make_message_id(_key(ids), _domain(rt.settings.mail_from)),
+        message_id=message_id,
         to_name=person.name,
         to_email=person.email,
         subject=subject,
@@ -208,9 +252,20 @@ def _escalation_so_far(
     out: dict[tuple[int, int, str], list[dict[str, str]]] = defaultdict(list)
     for (pid, seq, round_, _, _), entry in grouped.items():
         project = projects[pid]
-        label = _level(rt.workflows.get(project.workflow), project.stage, entry["level"])["label"]
+        workflow = _workflow(rt, project)
+        label = _level(workflow, project.stage, entry["level"])["label"] if workflow else entry["level"]
         out[(pid, seq, round_)].append({"label": label, "date": entry["date"], "to": "、".join(entry["to"])})
     return out
+
+
+def _workflow(rt: Runtime, project: Project) -> Workflow | None:
+    """The project's workflow, or None when it cannot be loaded: one broken project must not stop the
+    messages about the others (the digest, the escalation so far)."""
+    try:
+        return rt.workflows.get(project.workflow)
+    except FollowupError as exc:
+        log.warning("project %s: %s", project.id, exc)
+        return None
 
 
 def _digest_contexts(
@@ -225,9 +280,9 @@ def _digest_contexts(
     items: list[tuple[Project, dict[str, Any]]] = []
     active = select(Project).where(Project.stage != TERMINATED).order_by(Project.id)
     for project in session.scalars(active).unique():
-        workflow = rt.workflows.get(project.workflow)
-        if workflow.is_final(project.stage):
-            continue
+        workflow = _workflow(rt, project)
+        if workflow is None or workflow.is_final(project.stage):
+            continue  # a project whose workflow cannot be loaded is reported by the board, not here
         assessment = assess(workflow, ProjectClock.from_row(project), now, rt.calendar, rt.zone)
         item = {
             "id": project.id,

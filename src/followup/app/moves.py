@@ -19,7 +19,7 @@ from followup.domain import deadlines, validate
 from followup.domain.kinds import APPROVER_ROLES, EventKind
 from followup.domain.timeutil import as_utc, local_day
 from followup.domain.workflow import ON_HOLD, TERMINATED, MoveSubject, Workflow
-from followup.errors import InvalidInput
+from followup.errors import GuardFailed, InvalidInput
 from followup.store.models import Official, Project
 
 
@@ -48,7 +48,8 @@ def advance(rt: Runtime, move: Move) -> ProjectView:
     on = move.on or now
     with rt.store.transaction() as session:
         row = records.project(session, move.project_id, lock=True)
-        workflow = rt.workflows.get(row.workflow)
+        placed = records.placement(rt, row.workflow, row.stage, row.held_stage)
+        workflow = placed.workflow
         target = move.target
         if target is None:  # resume: back to the stage it was held in, read under the same lock
             if row.stage != ON_HOLD or row.held_stage is None:
@@ -67,12 +68,15 @@ def advance(rt: Runtime, move: Move) -> ProjectView:
             reason=note,
             until=move.until,
         )
-        workflow.check_move(subject, target)
+        if workflow is not None and placed.problem is None:
+            workflow.check_move(subject, target)
+        else:
+            _stranded_may_only_end(move.project_id, placed.problem, target, note)
 
         source = row.stage
         changes: dict[str, Any] = {}
         records.set_values(row, parsed, changes)
-        stage = workflow.stages.get(target)
+        stage = workflow.stages.get(target) if workflow else None
         if stage is not None and stage.records and getattr(row, stage.records) is None:
             setattr(row, stage.records, day)
             changes[stage.records] = [None, day.isoformat()]
@@ -96,10 +100,19 @@ def advance(rt: Runtime, move: Move) -> ProjectView:
         return records.project_view(rt, row, workflow, result)
 
 
+def _stranded_may_only_end(project_id: int, problem: str | None, target: str, note: str | None) -> None:
+    """A project escalation cannot follow has no moves its workflow can check: it may only be
+    terminated (with a reason), or repaired with ``project edit``."""
+    if target != TERMINATED:
+        raise InvalidInput(f"project {project_id} cannot move: {problem}; {records.repair_hint(project_id)}")
+    if not note:
+        raise GuardFailed("terminating a project needs a reason (--note)")
+
+
 def _enter(
     rt: Runtime,
     row: Project,
-    workflow: Workflow,
+    workflow: Workflow | None,
     source: str,
     target: str,
     on: datetime,
@@ -115,6 +128,8 @@ def _enter(
     elif target == TERMINATED:
         row.end_reason = note
         row.deadline = None
+    elif workflow is None:  # only a termination gets here (_stranded_may_only_end)
+        raise AssertionError(f"moving a project without a workflow to {target}")
     elif source == ON_HOLD:
         held_on = local_day(row.held_since, rt.zone) if row.held_since else day
         row.deadline = deadlines.on_resume(
@@ -144,7 +159,9 @@ def log(rt: Runtime, project_id: int, *, by: str, text: str, on: datetime | None
         if on > as_utc(row.last_activity_at):
             row.last_activity_at = on
         row.updated_at = now
-        records.reschedule(rt, row, rt.workflows.get(row.workflow), now)
+        records.reschedule(
+            rt, row, records.placement(rt, row.workflow, row.stage, row.held_stage).workflow, now
+        )
         event = records.record_event(
             session,
             row,
@@ -169,7 +186,13 @@ def extend(rt: Runtime, project_id: int, *, days: int, by: str, reason: str) -> 
     deadlines.check_extension(days)
     with rt.store.transaction() as session:
         row = records.project(session, project_id, lock=True)
-        workflow = rt.workflows.get(row.workflow)
+        placed = records.placement(rt, row.workflow, row.stage, row.held_stage)
+        workflow = placed.workflow
+        if workflow is None or placed.problem is not None:
+            raise InvalidInput(
+                f"project {project_id} cannot be extended: {placed.problem}; "
+                f"{records.repair_hint(project_id)}"
+            )
         approver = records.official(session, by, what="--by official")
         if row.deadline is None:
             raise InvalidInput(

@@ -6,7 +6,8 @@ what was typed, the project's view and its next look for the sweep.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ from followup.domain.kinds import EventKind, Role
 from followup.domain.ladder import Assessment, assess
 from followup.domain.notices import ProjectClock
 from followup.domain.timeutil import as_utc, in_zone, parse_day, show
-from followup.domain.workflow import Workflow
+from followup.domain.workflow import TERMINATED, Workflow
 from followup.errors import InvalidInput, UnknownOfficial, UnknownProject, UnknownUnit
 from followup.store.models import Official, Project, ProjectEvent, Unit
 
@@ -42,6 +43,7 @@ def shown(value: Any) -> Any:
 
 
 def unit(session: Session, key: str, *, active: bool = True) -> Unit:
+    validate.key(key, "unit")  # never a query with a key no unit can have (bytes not UTF-8 …)
     row = session.scalars(select(Unit).where(Unit.key == key)).one_or_none()
     if row is None:
         raise UnknownUnit(f"unknown unit {key!r}; see `followup unit list`")
@@ -51,6 +53,7 @@ def unit(session: Session, key: str, *, active: bool = True) -> Unit:
 
 
 def official(session: Session, key: str, *, active: bool = True, what: str = "official") -> Official:
+    validate.key(key, what)
     row = session.scalars(select(Official).where(Official.key == key)).unique().one_or_none()
     if row is None:
         raise UnknownOfficial(f"unknown {what} {key!r}; see `followup official list`")
@@ -157,37 +160,98 @@ def check_when(rt: Runtime, on: datetime, now: datetime, floor: datetime | None,
 
 # --------------------------------------------------------------------------- the project's clock and view
 
+#: What a project escalation cannot follow is assessed as: no level, nothing owed.
+UNASSESSED = Assessment(None, None, (), None)
 
-def assessment(rt: Runtime, row: Project, workflow: Workflow, now: datetime) -> Assessment:
+
+@dataclass(frozen=True)
+class Placement:
+    """A project's workflow as escalation sees it: the workflow (None: it does not load), and why the
+    project cannot be escalated (None: it can) — its workflow does not load, or has no place for the
+    project's stage (renamed or removed while projects were in it)."""
+
+    workflow: Workflow | None
+    problem: str | None
+
+
+def placement(rt: Runtime, workflow: str, stage: str, held_stage: str | None = None) -> Placement:
+    """Where a project at ``stage`` of ``workflow`` stands; never raises for a broken workflow."""
+    failed = rt.workflows.problem(workflow)
+    if failed is not None:
+        return Placement(None, f"its workflow cannot be loaded: {failed}")
+    loaded = rt.workflows.get(workflow)
+    return Placement(loaded, loaded.placement_problem(stage, held_stage))
+
+
+def placements(rt: Runtime) -> Callable[[str, str], Placement]:
+    """:func:`placement` remembered per (workflow, stage), for one pass over many projects (held
+    stages not considered: only a resume needs them)."""
+    memo: dict[tuple[str, str], Placement] = {}
+
+    def lookup(workflow: str, stage: str) -> Placement:
+        found = memo.get((workflow, stage))
+        if found is None:
+            found = memo[workflow, stage] = placement(rt, workflow, stage)
+        return found
+
+    return lookup
+
+
+def repair_hint(project_id: int) -> str:
+    """How to get a project escalation cannot follow going again (or out of the way)."""
+    return (
+        f"move it with `followup project edit {project_id} --workflow NAME [--stage STAGE]` "
+        f"or end it with `followup terminate {project_id}`"
+    )
+
+
+def assessment(rt: Runtime, row: Project, workflow: Workflow | None, now: datetime) -> Assessment:
+    if workflow is None or workflow.placement_problem(row.stage, row.held_stage):
+        return UNASSESSED
     return assess(workflow, ProjectClock.from_row(row), now, rt.calendar, rt.zone)
 
 
-def reschedule(rt: Runtime, row: Project, workflow: Workflow, now: datetime) -> Assessment:
+def reschedule(rt: Runtime, row: Project, workflow: Workflow | None, now: datetime) -> Assessment:
     """Whenever a project changes: its level, and when the sweep must next look at it (now, if it owes
-    something now: queuing is idempotent, so one look too many costs nothing)."""
+    something now: queuing is idempotent, so one look too many costs nothing). A project escalation
+    cannot follow is due now too: every sweep reports it until it is repaired."""
     result = assessment(rt, row, workflow, now)
+    stranded = row.stage != TERMINATED and (
+        workflow is None or workflow.placement_problem(row.stage, row.held_stage) is not None
+    )
     row.level = result.level.key if result.level else None
-    row.next_escalation_at = now if result.owed else result.next_at
+    row.next_escalation_at = now if result.owed or stranded else result.next_at
     return result
+
+
+def view_of(rt: Runtime, row: Project, now: datetime) -> ProjectView:
+    """A stored project's view with its ladder level at ``now``; one whose workflow does not load is
+    shown all the same, its stage by key and its problem said."""
+    placed = placement(rt, row.workflow, row.stage, row.held_stage)
+    result = assessment(rt, row, placed.workflow, now)
+    problem = None if row.stage == TERMINATED else placed.problem  # an ended project needs no repair
+    return project_view(rt, row, placed.workflow, result, problem=problem)
 
 
 def ref(row: Official | Unit | None) -> Ref | None:
     return None if row is None else Ref(row.key, row.name)
 
 
-def project_view(rt: Runtime, row: Project, workflow: Workflow, result: Assessment) -> ProjectView:
-    """The view of a project whose ladder was just assessed (``result``)."""
+def project_view(
+    rt: Runtime, row: Project, workflow: Workflow | None, result: Assessment, *, problem: str | None = None
+) -> ProjectView:
+    """The view of a project whose ladder was just assessed (``result``); ``problem``: why escalation
+    cannot follow it."""
     zone = rt.zone
     level = result.level
-    basis = deadlines.basis(
-        workflow.stages.get(row.stage), row.deadline, current_values(row), row.deadline_version
-    )
+    stage = workflow.stages.get(row.stage) if workflow else None
+    basis = deadlines.basis(stage, row.deadline, current_values(row), row.deadline_version)
     return ProjectView(
         id=row.id,
         name=row.name,
         workflow=row.workflow,
         stage=row.stage,
-        stage_label=workflow.label_of(row.stage),
+        stage_label=workflow.label_of(row.stage) if workflow else row.stage,
         stage_since=in_zone(row.stage_since, zone),
         deadline=row.deadline,
         officer=Ref(row.officer.key, row.officer.name),
@@ -219,6 +283,7 @@ def project_view(rt: Runtime, row: Project, workflow: Workflow, result: Assessme
         level_label=level.label if level else None,
         stale_since=result.stale_since,
         next_escalation_at=in_zone(row.next_escalation_at, zone),
+        problem=problem,
     )
 
 

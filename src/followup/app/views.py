@@ -121,6 +121,8 @@ class ProjectView(View):
     level_label: str | None
     stale_since: date | None
     next_escalation_at: datetime | None
+    #: why escalation cannot follow the project (its workflow does not load, or lacks its stage)
+    problem: str | None = None
 
     def ledger_fields(self) -> dict[str, Any]:
         """The ledger fields by name, as stored (the leader by key)."""

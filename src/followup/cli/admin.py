@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, table
+from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, printable, table
 from followup.errors import FollowupError
 
 if TYPE_CHECKING:
@@ -45,19 +45,16 @@ def workflow_check(c: Context, files: tuple[str, ...]) -> None:
         except FollowupError as exc:
             failed.append(exc)
             continue
-        click.echo(f"{name}: ok ({wf.name}: {len(wf.stages)} stages, {len(wf.ladder)} ladder levels)")
+        click.echo(
+            printable(f"{name}: ok ({wf.name}: {len(wf.stages)} stages, {len(wf.ladder)} ladder levels)")
+        )
         for level in _levels_without_templates(c, wf):
             click.echo(
                 f"warning: {name}: ladder level {level!r} has no mail templates ({level}.subject.j2, "
                 f"{level}.txt.j2, {level}.html.j2 in FOLLOWUP_TEMPLATE_DIR); its mail uses the yellow ones",
                 err=True,
             )
-    if len(failed) == 1:
-        raise failed[0]
-    if failed:
-        for error in failed[:-1]:
-            click.echo(f"error: {error}", err=True)
-        raise failed[-1]
+    _raise_last(failed)
 
 
 def _levels_without_templates(c: Context, wf: Workflow) -> list[str]:
@@ -76,10 +73,24 @@ def workflow_list(c: Context) -> None:
     from followup.lifecycle import WorkflowRegistry
 
     registry = WorkflowRegistry(c.settings.workflow_dir)
+    broken: list[FollowupError] = []
     for name, path in sorted(registry.paths().items()):
+        problem = registry.problem(name)
+        if problem is not None:  # listed all the same: one broken file hides none of the others
+            broken.append(problem)
+            continue
         wf = registry.get(name)
         mark = " (default)" if name == c.settings.default_workflow else ""
-        click.echo(f"{name}{mark}\t{wf.label}\t{path}")
+        click.echo("\t".join(printable(part) for part in (name + mark, wf.label, str(path))))
+    _raise_last(broken)
+
+
+def _raise_last(failed: list[FollowupError]) -> None:
+    """Each error on its own line; the last one raised (its exit code is the command's)."""
+    for error in failed[:-1]:
+        click.echo(f"error: {printable(str(error))}", err=True)
+    if failed:
+        raise failed[-1]
 
 
 @workflow.command("show")
@@ -89,16 +100,18 @@ def workflow_list(c: Context) -> None:
 @pass_ctx
 def workflow_show(c: Context, name: str | None, mermaid: bool, as_json: bool) -> None:
     """Print a workflow's stages, limits, moves and escalation ladder (default: the default one)."""
+    from followup.domain.validate import workflow_name
     from followup.lifecycle import WorkflowRegistry
 
-    wf = WorkflowRegistry(c.settings.workflow_dir).get(name or c.settings.default_workflow)
+    chosen = workflow_name(name) if name is not None else c.settings.default_workflow
+    wf = WorkflowRegistry(c.settings.workflow_dir).get(chosen)
     if mermaid:
         click.echo(wf.mermaid())
         return
     if as_json:
         emit_json(wf.to_dict())
         return
-    click.echo(f"{wf.label} ({wf.name})  {wf.file}")
+    click.echo(printable(f"{wf.label} ({wf.name})  {wf.file}"))
     rows = []
     for stage in wf.stages.values():
         limit = "—" if stage.limit is None else stage.limit.label()
@@ -122,11 +135,15 @@ def workflow_show(c: Context, name: str | None, mermaid: bool, as_json: bool) ->
         for level in wf.ladder:
             when = ("截止前" if level.at.amount < 0 else "超期") + level.at.label()
             repeat = f"，每{level.repeat.label()}重复" if level.repeat else ""
-            click.echo(f"  {level.key:<7}{level.label}  {when}  → {', '.join(level.notify)}{repeat}")
+            click.echo(
+                printable(f"  {level.key:<7}{level.label}  {when}  → {', '.join(level.notify)}{repeat}")
+            )
 
 
 @cli.command()
-@click.option("--projects", default=30, show_default=True, help="How many demo projects.")
+@click.option(
+    "--projects", type=click.IntRange(1, 5000), default=30, show_default=True, help="How many demo projects."
+)
 @now_option
 @pass_ctx
 def demo(c: Context, projects: int, now: str | None) -> None:

@@ -7,7 +7,7 @@ import click
 from followup.app import board, delivery, escalation
 from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, table
 from followup.domain.kinds import Light
-from followup.errors import InvalidInput
+from followup.errors import DeliveryError, InvalidInput
 
 
 @cli.command()
@@ -38,19 +38,27 @@ def sweep(c: Context, now: str | None, dry_run: bool, as_json: bool) -> None:
 @json_option
 @pass_ctx
 def send(c: Context, now: str | None, any_time: bool, as_json: bool) -> None:
-    """Deliver queued notifications: SMTP if FOLLOWUP_SMTP_HOST is set, else the local maildir."""
+    """Deliver queued notifications: SMTP if FOLLOWUP_SMTP_HOST is set, else the local maildir.
+
+    Exits 8 when anything due could not be delivered (it is kept and retried; what went out is
+    recorded)."""
     result = delivery.send(c.runtime(now), ignore_hours=any_time)
     if as_json:
         emit_json(result.to_dict())
-        return
-    if result.skipped_reason:
+    elif result.skipped_reason:
         click.echo(f"nothing sent: {result.skipped_reason} (waiting; --any-time overrides)")
-        return
-    where = c.settings.smtp_host or str(c.settings.maildir)
-    click.echo(
-        f"{result.messages} messages ({result.sent} notifications) delivered to {where}; "
-        f"{result.retried} to retry, {result.failed} failed, {result.obsolete} obsolete"
-    )
+    else:
+        where = c.settings.smtp_host or str(c.settings.maildir)
+        click.echo(
+            f"{result.messages} messages ({result.sent} notifications) delivered to {where}; "
+            f"{result.retried} to retry, {result.deferred} deferred, {result.unknown} of unknown outcome, "
+            f"{result.failed} failed, {result.obsolete} obsolete"
+        )
+    if result.undelivered:
+        raise DeliveryError(
+            f"{result.undelivered} notifications not delivered (kept and retried; see `followup outbox`): "
+            f"{result.error}"
+        )
 
 
 @cli.command()
@@ -64,13 +72,18 @@ def digest(c: Context, now: str | None) -> None:
     click.echo(f"{queued} digests queued for {key.round} (due {due.strftime('%Y-%m-%d %H:%M')})")
 
 
-@cli.command()
-@click.option("--status", "status_", type=click.Choice(["pending", "sending", "sent", "failed", "obsolete"]))
+STATUSES = ["pending", "sending", "sent", "failed", "obsolete", "unknown"]
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--status", "status_", type=click.Choice(STATUSES))
 @click.option("--limit", default=200, show_default=True, help="At most this many (the newest).")
 @json_option
 @pass_ctx
 def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
-    """List queued and delivered notifications."""
+    """List queued and delivered notifications (`outbox retry` requeues failed ones)."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     rows = board.list_outbox(c.runtime(), status=status_, limit=limit)
     if as_json:
         emit_json([r.to_dict() for r in rows])
@@ -86,12 +99,33 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
                 f"{r.recipient.name} <{r.recipient.email}>",
                 r.status,
                 r.attempts,
-                r.next_attempt_at.isoformat(timespec="minutes")[:16] if r.status == "pending" else "",
+                r.next_attempt_at.isoformat(timespec="minutes")[:16]
+                if r.status in ("pending", "unknown")
+                else "",
                 (r.last_error or "")[:40],
             ]
             for r in rows
         ],
     )
+
+
+@outbox.command("retry")
+@click.option(
+    "--id", "ids", type=int, multiple=True, help="A failed (or unknown-outcome) notification; repeatable."
+)
+@click.option("--all-failed", is_flag=True, help="Every failed notification.")
+@now_option
+@pass_ctx
+def outbox_retry(c: Context, ids: tuple[int, ...], all_failed: bool, now: str | None) -> None:
+    """Requeue failed notifications with a fresh retry budget (their Message-IDs are kept)."""
+    result = delivery.retry(c.runtime(now), ids=ids, all_failed=all_failed)
+    line = f"{result.requeued} notifications requeued"
+    if result.not_requeued:
+        line += f"; {len(result.not_requeued)} neither failed nor unknown, left as they are: "
+        line += ", ".join(map(str, result.not_requeued))
+    if result.unknown_ids:
+        line += f"; {len(result.unknown_ids)} not in the outbox: {', '.join(map(str, result.unknown_ids))}"
+    click.echo(line)
 
 
 @cli.command()

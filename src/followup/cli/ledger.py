@@ -6,7 +6,19 @@ import click
 
 from followup.app import ledger
 from followup.app.views import jsonable
-from followup.cli.root import Context, F, cli, emit_json, json_option, now_option, pass_ctx, set_values, table
+from followup.cli.root import (
+    PROJECT_ID,
+    Context,
+    F,
+    cli,
+    emit_json,
+    json_option,
+    now_option,
+    pass_ctx,
+    printable,
+    set_values,
+    table,
+)
 from followup.domain.fields import PROJECT_FIELDS
 
 METAVARS = {"amount": "万元", "area": "亩", "date": "DATE", "official": "OFFICIAL", "text": "TEXT"}
@@ -109,7 +121,9 @@ def project_list(
                 r.stage_label,
                 r.stage_since.date(),
                 r.deadline or "",
-                (r.level_label or "") + (" 跟进超时" if r.stale_since else ""),
+                (r.level_label or "")
+                + (" 跟进超时" if r.stale_since else "")
+                + (" 不能督办" if r.problem else ""),
                 r.unit.name,
                 r.officer.name,
                 r.leader.name if r.leader else "",
@@ -122,7 +136,7 @@ def project_list(
 
 
 @project.command("show")
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @json_option
 @now_option
 @pass_ctx
@@ -133,39 +147,46 @@ def project_show(c: Context, project_id: int, as_json: bool, now: str | None) ->
         emit_json(view.to_dict())
         return
     d = view.to_dict()
-    click.echo(f"[{d['id']}] {d['name']}")
-    click.echo(f"  阶段: {d['stage_label']} ({d['stage']}) 自 {d['stage_since']}")
+    lines = [f"[{d['id']}] {d['name']}", f"  阶段: {d['stage_label']} ({d['stage']}) 自 {d['stage_since']}"]
+    if d["problem"]:
+        lines.append(f"  不能督办: {d['problem']}")
     basis = {"contract": "合同约定", "extended": "已延期", "limit": "阶段时限"}.get(
         d["deadline_basis"] or "", ""
     )
-    click.echo(f"  截止: {d['deadline'] or '—'}" + (f"（{basis}）" if basis else ""))
+    lines.append(f"  截止: {d['deadline'] or '—'}" + (f"（{basis}）" if basis else ""))
     if d["level"]:
-        click.echo(f"  预警: {d['level_label']} ({d['level']})")
+        lines.append(f"  预警: {d['level_label']} ({d['level']})")
     if d["stale_since"]:
-        click.echo(f"  跟进超时: 自 {d['stale_since']} 起无跟进记录")
+        lines.append(f"  跟进超时: 自 {d['stale_since']} 起无跟进记录")
     if d["held_stage"]:
-        click.echo(
+        lines.append(
             f"  暂缓: 自 {d['held_stage']} 阶段, 预计 {d['hold_until']} 恢复; 原因: {d['hold_reason']}"
         )
     if d["end_reason"]:
-        click.echo(f"  终止原因: {d['end_reason']}")
-    click.echo(
+        lines.append(f"  终止原因: {d['end_reason']}")
+    lines.append(
         f"  流程: {d['workflow']}; 责任单位: {d['unit']['name']}; 责任人: {d['officer']['name']}"
         f"; 包联领导: {(d['leader'] or {}).get('name', '—')}"
     )
-
     for name, spec in PROJECT_FIELDS.items():
         if name != "leader" and d.get(name) is not None:
-            click.echo(f"  {spec.label}: {d[name]}")
-    click.echo(f"  最近跟进: {d['last_activity_at']}; version {d['version']}")
+            lines.append(f"  {spec.label}: {d[name]}")
+    lines.append(f"  最近跟进: {d['last_activity_at']}; version {d['version']}")
+    for line in lines:  # a reason or a note may hold line breaks: each line escaped on its own
+        click.echo("\n".join(printable(part) for part in line.split("\n")))
 
 
 @project.command("edit")
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @click.option("--name")
 @click.option("--officer", metavar="OFFICIAL", help="Reassign the case officer.")
 @click.option("--unit", "unit_key", metavar="UNIT")
-@click.option("--workflow", metavar="NAME")
+@click.option("--workflow", metavar="NAME", help="Move the project to another lifecycle.")
+@click.option(
+    "--stage",
+    metavar="STAGE",
+    help="Only for a project whose stage its (new) workflow lacks (renamed or removed): the stage it is in.",
+)
 @click.option(
     "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Any ledger field; an empty VALUE clears it."
 )
@@ -182,6 +203,7 @@ def project_edit(
     officer: str | None,
     unit_key: str | None,
     workflow: str | None,
+    stage: str | None,
     sets: tuple[str, ...],
     by: str | None,
     note: str | None,
@@ -191,13 +213,15 @@ def project_edit(
     """Change a project's fields; recorded in its history."""
     values = {k: fields[k] for k in FIELD_OPTIONS if fields.get(k) is not None}
     values.update(set_values(sets))
-    data = ledger.ProjectInput(name=name, officer=officer, unit=unit_key, workflow=workflow, values=values)
+    data = ledger.ProjectInput(
+        name=name, officer=officer, unit=unit_key, workflow=workflow, values=values, stage=stage
+    )
     view = ledger.edit_project(c.runtime(now), project_id, data, by=by, note=note)
     click.echo(f"project {view.id} updated; deadline {view.deadline or '—'}")
 
 
 @cli.command()
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @json_option
 @pass_ctx
 def history(c: Context, project_id: int, as_json: bool) -> None:

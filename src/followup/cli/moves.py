@@ -11,7 +11,7 @@ import click
 from followup.app import moves
 from followup.app.moves import Move
 from followup.app.moves import advance as advance_project
-from followup.cli.root import Context, F, cli, now_option, pass_ctx, set_values
+from followup.cli.root import PROJECT_ID, Context, F, cli, now_option, pass_ctx, set_values
 from followup.domain.timeutil import parse_day
 
 
@@ -69,7 +69,7 @@ def _move(
 
 
 @cli.command()
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @click.argument("stage")
 @move_options
 @click.option("--note", help="What happened (the reason, for on_hold and terminated).")
@@ -83,7 +83,7 @@ def advance(
 
 
 @cli.command()
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @move_options
 @click.option("--reason", required=True, help="Why it is paused.")
 @click.option("--until", required=True, metavar="DATE", help="Expected restart date.")
@@ -94,7 +94,7 @@ def hold(c: Context, project_id: int, opts: MoveOptions, reason: str, until: str
 
 
 @cli.command()
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @move_options
 @click.option("--note")
 @pass_ctx
@@ -104,7 +104,7 @@ def resume(c: Context, project_id: int, opts: MoveOptions, note: str | None) -> 
 
 
 @cli.command()
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @move_options
 @click.option("--reason", required=True, help="Why it ends (终止/退出).")
 @pass_ctx
@@ -114,7 +114,7 @@ def terminate(c: Context, project_id: int, opts: MoveOptions, reason: str) -> No
 
 
 @cli.command("log")
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @click.argument("text")
 @click.option("--by", required=True, metavar="OFFICIAL", help="Who followed up.")
 @click.option("--on", metavar="DATE", help="When (default now).")
@@ -127,7 +127,7 @@ def log_cmd(c: Context, project_id: int, text: str, by: str, on: str | None, now
 
 
 @cli.command()
-@click.argument("project_id", type=int)
+@click.argument("project_id", type=PROJECT_ID)
 @click.option("--days", type=int, required=True, help="Calendar days to add to the current deadline.")
 @click.option(
     "--by",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from followup.app import organisation
-from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, table
+from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, printable, table
 from followup.errors import InvalidInput
 
 
@@ -149,7 +149,7 @@ def official_show(c: Context, key: str, as_json: bool) -> None:
         emit_json(view.to_dict())
         return
     for name, value in view.to_dict().items():
-        click.echo(f"{name}: {value}")
+        click.echo(printable(f"{name}: {value}"))
 
 
 @official.command("update")

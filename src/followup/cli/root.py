@@ -10,7 +10,7 @@ import logging
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("followup")
+
+#: How far ahead of the real clock a writing command's ``--now`` may be: more is taken for a typo
+#: (2062 for 2026 would silence a project for decades) unless a replay is declared (FOLLOWUP_REPLAY=1).
+NOW_AHEAD = timedelta(days=1)
+#: Commands that take ``--now`` but write nothing (``sweep --dry-run`` too): looking ahead is harmless.
+READING_COMMANDS = frozenset({"project list", "project show", "status"})
 
 
 class Context:
@@ -61,10 +67,41 @@ class Context:
             self._runtime.close()
 
     def now(self, text: str | None) -> datetime:
-        return parse_instant(text, self.settings.zone, what="--now") if text else utcnow()
+        """``--now`` as an instant (the real time when not given); a writing command refuses one more
+        than a day ahead of the real clock unless a replay is declared."""
+        if not text:
+            return utcnow()
+        instant = parse_instant(text, self.settings.zone, what="--now")
+        real = utcnow()
+        if instant > real + NOW_AHEAD and not self.settings.replay and _writes():
+            raise InvalidInput(
+                f"--now {text!r} is more than a day ahead of the real clock "
+                f"({real.astimezone(self.settings.zone).isoformat(timespec='minutes')}); "
+                f"a writing command would date its changes then: to replay a scenario, set FOLLOWUP_REPLAY=1"
+            )
+        return instant
 
     def instant(self, text: str | None, what: str) -> datetime | None:
+        if what == "--now":  # the daemon's start: the same rule as every --now
+            return self.now(text) if text else None
         return parse_instant(text, self.settings.zone, what=what) if text else None
+
+
+def _writes() -> bool:
+    """Whether the running command writes (a ``--now`` ahead of the real clock would date its changes)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return True
+    path = ctx.command_path.partition(" ")[2]
+    return path not in READING_COMMANDS and not ctx.params.get("dry_run")
+
+
+#: The largest id a project can have: PostgreSQL's bigint (and SQLite's integer) is signed 64-bit.
+MAX_ID = 2**63 - 1
+
+
+#: A project id as typed: a whole number from 1 to 2^63-1 (a larger one the database cannot even look up).
+PROJECT_ID = click.IntRange(1, MAX_ID)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -87,6 +124,18 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
+_ESCAPED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    """``text`` with every control, invisible or undecodable character escaped (``\\x1b``, ``\\u2028``):
+    what reaches a terminal never moves its cursor, clears it or breaks a line. Names and labels are
+    refused such characters on entry; this guards what was stored before, and file names in errors."""
+    if text.isprintable():
+        return text
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in _ESCAPED else c for c in text)
+
+
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
@@ -97,7 +146,7 @@ def _pad(text: str, width: int) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Columns aligned for a terminal, counting a Chinese character as two columns."""
-    cells = [[str("" if v is None else v) for v in row] for row in rows]
+    cells = [[printable(str("" if v is None else v)) for v in row] for row in rows]
     widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
     click.echo("  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in cells:
@@ -229,13 +278,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FollowupError as exc:
         if verbose:
             log.exception("failed")
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         return 1
     except click.ClickException as exc:
-        message = exc.format_message().replace("\n", " ")
+        message = printable(exc.format_message().replace("\n", " "))
         click.echo(f"error: {message} (see --help)", err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
@@ -244,7 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbose:
             raise
         click.echo(
-            f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)", err=True
+            f"error: unexpected {type(exc).__name__}: {printable(str(exc))} (run with --verbose for details)",
+            err=True,
         )
         return 1
     return 0

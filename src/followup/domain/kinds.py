@@ -26,6 +26,7 @@ class NoticeStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     OBSOLETE = "obsolete"
+    UNKNOWN = "unknown"  # the server took the data but never confirmed it; retried after an hour
 
 
 class EventKind(StrEnum):

@@ -11,9 +11,20 @@ from zoneinfo import ZoneInfo
 
 from followup.errors import InvalidInput
 
+#: The years a typed date or time may fall in. Far outside them a date is a typo (0001-01-01,
+#: 2062 for 2026), and near datetime's own limits converting to UTC overflows.
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+_ISO_HINT = "expected ISO 8601 such as 2026-05-01 or 2026-05-01T09:30+08:00"
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _in_range(value: date, text: str, what: str) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidInput(f"bad {what} {text!r}: expected a year from {FIRST_YEAR} to {LAST_YEAR}")
 
 
 def parse_instant(text: str, zone: ZoneInfo, *, what: str = "time") -> datetime:
@@ -28,20 +39,26 @@ def parse_instant(text: str, zone: ZoneInfo, *, what: str = "time") -> datetime:
         else:
             parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(
-            f"bad {what} {text!r}: expected ISO 8601 such as 2026-05-01 or 2026-05-01T09:30+08:00"
-        ) from None
+        raise InvalidInput(f"bad {what} {text[:60]!r}: {_ISO_HINT}") from None
+    _in_range(parsed, text, what)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # an offset that takes it past datetime's range
+        raise InvalidInput(f"bad {what} {text!r}: {_ISO_HINT}") from None
 
 
 def parse_day(text: str, *, what: str = "date") -> date:
     """Parse an ISO 8601 calendar date (``2026-05-01``)."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f"bad {what} {text!r}: expected an ISO 8601 date such as 2026-05-01") from None
+        raise InvalidInput(
+            f"bad {what} {text[:60]!r}: expected an ISO 8601 date such as 2026-05-01"
+        ) from None
+    _in_range(day, text, what)
+    return day
 
 
 def as_utc(value: datetime) -> datetime:

@@ -198,6 +198,15 @@ class Workflow:
             f"unknown stage {key!r} in workflow {self.name}; stages: {', '.join(self.states())}"
         )
 
+    def placement_problem(self, state: str, held_stage: str | None = None) -> str | None:
+        """Why a project in ``state`` (held in ``held_stage``) has no place in this workflow — a stage
+        renamed or removed while projects were in it — or None when it has."""
+        if state not in self.states():
+            return f"workflow {self.name} has no stage {state!r} (renamed or removed?)"
+        if state == ON_HOLD and held_stage is not None and held_stage not in self.stages:
+            return f"workflow {self.name} has no stage {held_stage!r}, the stage it was held in"
+        return None
+
     def is_final(self, key: str) -> bool:
         stage = self.stages.get(key)
         return stage is not None and stage.final

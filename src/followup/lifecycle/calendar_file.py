@@ -9,7 +9,27 @@ from pathlib import Path
 import yaml
 
 from followup.domain.calendar import WorkCalendar
+from followup.domain.timeutil import FIRST_YEAR, LAST_YEAR
 from followup.errors import ConfigError
+from followup.lifecycle.yamlfile import MAX_BYTES, plain_problem
+
+
+def _read(path: Path) -> object:
+    """The file's YAML, plain (no anchors, aliases or tags: see ``yamlfile.plain_problem``)."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ConfigError(f"calendar file {path}: larger than {MAX_BYTES // 1024} KiB")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"calendar file {path}: {exc}".splitlines()[0]) from None
+    found = plain_problem(text)
+    if found is not None:
+        line, problem = found
+        raise ConfigError(f"calendar file {path}" + (f":{line}" if line else "") + f": {problem}")
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"calendar file {path}: {exc}".splitlines()[0]) from None
 
 
 def load_county_calendar(path: Path) -> WorkCalendar:
@@ -22,34 +42,42 @@ def load_county_calendar(path: Path) -> WorkCalendar:
           holidays: [2027-01-01, {from: 2027-02-06, to: 2027-02-13}]
           workdays: [2027-02-14, 2027-02-20]
     """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"calendar file {path}: {exc}".splitlines()[0]) from None
+    data = _read(path)
     if not isinstance(data, dict):
         raise ConfigError(f"calendar file {path}: expected years as keys, e.g. 2027: {{holidays: [...]}}")
     holidays: set[date] = set()
     workdays: set[date] = set()
     years: set[int] = set()
 
-    def days(value: object, where: str) -> list[date]:
+    def days(value: object, where: str, year: int) -> list[date]:
         if isinstance(value, date):
             return [value]
         if isinstance(value, dict) and set(value) == {"from", "to"}:
             start, end = value["from"], value["to"]
             if isinstance(start, date) and isinstance(end, date) and start <= end:
+                if start.year != year or end.year != year:  # before expanding: a range stays in its year
+                    raise ConfigError(f"calendar file {path}: {where}: {start} to {end} is not in {year}")
                 return [start + timedelta(days=i) for i in range((end - start).days + 1)]
         raise ConfigError(
             f"calendar file {path}: {where}: expected a date (2027-01-01) or {{from: D, to: D}}"
         )
 
     for year, entry in data.items():
-        if not isinstance(year, int) or not isinstance(entry, dict) or set(entry) - {"holidays", "workdays"}:
-            raise ConfigError(f"calendar file {path}: {year}: expected holidays: [...] and workdays: [...]")
+        if (
+            not isinstance(year, int)
+            or isinstance(year, bool)
+            or not FIRST_YEAR <= year <= LAST_YEAR
+            or not isinstance(entry, dict)
+            or set(entry) - {"holidays", "workdays"}
+        ):
+            raise ConfigError(
+                f"calendar file {path}: {str(year)[:20]}: expected holidays: [...] and workdays: [...] "
+                f"under a year from {FIRST_YEAR} to {LAST_YEAR}"
+            )
         years.add(year)
         for key, target in (("holidays", holidays), ("workdays", workdays)):
             for i, item in enumerate(entry.get(key) or []):
-                for day in days(item, f"{year}.{key}[{i}]"):
+                for day in days(item, f"{year}.{key}[{i}]", year):
                     if day.year != year:
                         raise ConfigError(f"calendar file {path}: {year}.{key}[{i}]: {day} is not in {year}")
                     target.add(day)

@@ -2,7 +2,9 @@
 
 Every error names the file, the line, the key (``stages[2].limit``) and what is allowed. The checks
 run top-down: the top-level keys, each stage, the moves, hold and terminate, then the graph as a
-whole (every stage reachable, every non-final stage with a way out, at least one final stage).
+whole (every stage reachable, every non-final stage with a path to a final one, at least one final
+stage). Labels follow the rules of names typed at the terminal (``domain.validate.text_problem``):
+they end up in mail headers. Limits are bounded (:data:`LIMIT_BOUNDS`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from followup.domain.fields import DATE_FIELDS, PROJECT_FIELDS
 from followup.domain.kinds import Role
 from followup.domain.limits import UNITS, Limit
+from followup.domain.validate import text_problem
 from followup.domain.workflow import ON_HOLD, SIDE_STATES, Level, Stage, Workflow
 from followup.errors import WorkflowError
 from followup.lifecycle.yamlfile import Loaded, Path_, fmt
@@ -34,7 +37,11 @@ STAGE_KEYS = (
 LEVEL_KEYS = ("level", "label", "at", "notify", "repeat")
 ROLES = tuple(Role)
 
-_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
+_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+#: The largest amount a limit may hold in each unit, about ten years: a larger one is a typo, would
+#: overflow a date (days: 99999999999) or spin counting working days (working_days: 5000000).
+LIMIT_BOUNDS = {"working_days": 2500, "days": 3650, "months": 120}
+MAX_LABEL = 100
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,11 @@ class Checker:
             raise self.fail(path, "expected a non-empty text")
         if any(c in value for c in "\r\n"):
             raise self.fail(path, "a label must be one line")
+        problem = text_problem(value)
+        if problem:
+            raise self.fail(path, f"a label {problem}: {value[:60]!r}")
+        if len(value.strip()) > MAX_LABEL:
+            raise self.fail(path, f"a label is at most {MAX_LABEL} characters")
         return value.strip()
 
     def key(self, value: Any, path: Path_) -> str:
@@ -87,6 +99,9 @@ class Checker:
             raise self.fail((*path, unit), f"expected a whole number of {unit}, got {amount!r}")
         if not signed and amount <= 0:
             raise self.fail((*path, unit), f"expected a positive number of {unit}, got {amount}")
+        bound = LIMIT_BOUNDS[unit]
+        if abs(amount) > bound:
+            raise self.fail((*path, unit), f"at most {bound} {unit} (about ten years), got {amount}")
         return Limit(unit, amount)
 
     def optional_limit(self, raw: Mapping[str, Any], name: str, path: Path_) -> Limit | None:
@@ -258,6 +273,32 @@ def check_graph(
             )
     if not any(s.final for s in stages.values()):
         raise c.fail(("stages",), "no stage is final (final: true)")
+    check_no_trap(c, stages, moves, index)
+
+
+def check_no_trap(
+    c: Checker, stages: Mapping[str, Stage], moves: Mapping[str, tuple[str, ...]], index: Mapping[str, int]
+) -> None:
+    """Every non-final stage has a path to a final one: moves among stages that can never finish (a
+    trap) would keep a project escalating for ever, with no move that helps."""
+    sources: dict[str, list[str]] = {}
+    for source, targets in moves.items():
+        for target in targets:
+            sources.setdefault(target, []).append(source)
+    ending = {key for key, stage in stages.items() if stage.final}
+    frontier = list(ending)
+    while frontier:
+        for source in sources.get(frontier.pop(), ()):
+            if source not in ending:
+                ending.add(source)
+                frontier.append(source)
+    for key in stages:
+        if key not in ending:
+            raise c.fail(
+                ("stages", index[key]),
+                f"stage {key!r} has no path to a final stage: its moves only lead among stages "
+                f"that never finish",
+            )
 
 
 # --------------------------------------------------------------------------- the file

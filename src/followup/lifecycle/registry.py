@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from followup.domain.validate import is_workflow_name
 from followup.domain.workflow import Workflow
 from followup.errors import UnknownWorkflow, WorkflowError
 from followup.lifecycle.checker import check_workflow
-from followup.lifecycle.yamlfile import compose
+from followup.lifecycle.yamlfile import MAX_BYTES, compose
 from followup.paths import shipped_dir
 
 
@@ -19,6 +20,8 @@ def parse_workflow(text: str, file: str, *, expected_name: str | None = None) ->
 def load_workflow_file(path: Path) -> Workflow:
     """Load and validate one workflow file; its ``name`` must match the file name."""
     try:
+        if path.stat().st_size > MAX_BYTES:  # before reading it: a file of gigabytes is refused at once
+            raise WorkflowError(f"the file is larger than {MAX_BYTES // 1024} KiB", file=str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkflowError("no such file", file=str(path)) from None
@@ -28,13 +31,20 @@ def load_workflow_file(path: Path) -> Workflow:
 
 
 class WorkflowRegistry:
-    """The workflows a county can use: the shipped ones and those in its own folder, loaded lazily."""
+    """The workflows a county can use: the shipped ones and those in its own folder, loaded lazily.
+
+    A name is a plain key (``[a-z][a-z0-9_]*``), never joined into a path otherwise. A workflow that
+    cannot be loaded (its file missing, renamed or broken) fails only the projects that use it: the
+    failure is remembered (until :meth:`forget_failures`), so a sweep over thousands of its projects
+    reads the file once, and :meth:`problem` lets a caller skip those projects instead of stopping.
+    """
 
     def __init__(self, county_dir: Path | None = None) -> None:
         self.dirs = [shipped_dir("workflows")]
         if county_dir is not None:
             self.dirs.append(county_dir)
         self._cache: dict[str, Workflow] = {}
+        self._failed: dict[str, WorkflowError] = {}
 
     def paths(self) -> dict[str, Path]:
         found: dict[str, Path] = {}
@@ -48,20 +58,45 @@ class WorkflowRegistry:
         return sorted(self.paths())
 
     def get(self, name: str) -> Workflow:
-        if name not in self._cache:
-            path = None
-            for folder in reversed(self.dirs):
-                candidate = folder / f"{name}.yaml"
-                if candidate.is_file():
-                    path = candidate
-                    break
-            if path is None:
-                raise UnknownWorkflow(
-                    f"no workflow named {name!r}; known: {', '.join(self.names()) or 'none'}"
-                )
-            self._cache[name] = load_workflow_file(path)
+        """The workflow named ``name``, or the WorkflowError that says why it cannot be loaded."""
+        found = self._cache.get(name)
+        if found is not None:
+            return found
+        failed = self._failed.get(name)
+        if failed is not None:
+            raise failed.with_traceback(None)  # not a traceback that grows with every raise
+        try:
+            self._cache[name] = self._load(name)
+        except WorkflowError as exc:
+            self._failed[name] = exc
+            raise
         return self._cache[name]
 
+    def _load(self, name: str) -> Workflow:
+        if not is_workflow_name(name):
+            raise UnknownWorkflow(
+                f"bad workflow name {name!r}: a workflow is named by lower-case letters, digits and _ "
+                f"(e.g. investment); known: {', '.join(self.names()) or 'none'}"
+            )
+        for folder in reversed(self.dirs):
+            candidate = folder / f"{name}.yaml"
+            if candidate.is_file():
+                return load_workflow_file(candidate)
+        raise UnknownWorkflow(f"no workflow named {name!r}; known: {', '.join(self.names()) or 'none'}")
+
+    def forget_failures(self) -> None:
+        """Try the workflows that failed again on next use (a long-lived process: the county may have
+        repaired the file since)."""
+        self._failed.clear()
+
+    def problem(self, name: str) -> WorkflowError | None:
+        """Why the workflow ``name`` cannot be loaded, or None when it can."""
+        try:
+            self.get(name)
+        except WorkflowError as exc:
+            return exc
+        return None
+
     def all_states(self) -> set[str]:
-        """Every stage and side state of every workflow (a filter may name any of them)."""
-        return {state for name in self.names() for state in self.get(name).states()}
+        """Every stage and side state of every workflow that loads (a filter may name any of them)."""
+        return {state for name in self.names() if not self.problem(name) for state in self.get(name).states()}

@@ -1,4 +1,10 @@
-"""YAML as plain data plus the line of every node, so that an error can name its line."""
+"""YAML as plain data plus the line of every node, so that an error can name its line.
+
+Only plain YAML is read: no anchors or aliases (a "billion laughs" file expands to gigabytes, a
+recursive alias never ends), no tags (``!tag``, ``!!python/...``), at most :data:`MAX_DEPTH` levels of
+nesting and :data:`MAX_BYTES` bytes. :func:`plain_problem` finds the first offence from the parser's
+events, before any node is built, so a hostile file is refused in milliseconds.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,12 @@ from followup.errors import WorkflowError
 
 #: Where a node is: keys and list indexes from the top, e.g. ("stages", 2, "limit").
 Path_ = tuple[str | int, ...]
+
+#: A workflow or calendar file is a few kilobytes; these bound what a broken or hostile one costs.
+MAX_BYTES = 256 * 1024
+MAX_DEPTH = 16
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Loaded:
@@ -38,9 +50,42 @@ def fmt(path: Path_) -> str:
     return out or "(top)"
 
 
+def plain_problem(text: str) -> tuple[int | None, str] | None:
+    """The first thing in ``text`` that plain YAML does not need, as (line, what is wrong): an anchor,
+    an alias, a tag, nesting deeper than MAX_DEPTH, more than MAX_BYTES; None when there is none. A
+    syntax error is left for the caller's parse to report."""
+    if len(text) > MAX_BYTES:  # characters; a Chinese file's bytes are checked when it is read
+        return None, f"the file is larger than {MAX_BYTES // 1024} KiB"
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, yaml.AliasEvent):
+                return line, f"alias *{event.anchor}: aliases are not allowed; write the value out"
+            anchor, tag = getattr(event, "anchor", None), getattr(event, "tag", None)
+            if anchor is not None:
+                return line, f"anchor &{anchor}: anchors and aliases are not allowed; write the value out"
+            if tag is not None:
+                return line, f"tag {tag}: tags are not allowed; write plain values"
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return line, f"nested deeper than {MAX_DEPTH} levels"
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def compose(text: str, file: str) -> Loaded:
-    """Parse ``text`` (safe YAML); a syntax error or a duplicate key is a WorkflowError with its line."""
-    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    """Parse ``text`` (plain, safe YAML); a syntax error, a duplicate key or anything
+    :func:`plain_problem` finds is a WorkflowError with its line."""
+    loader_cls = _LOADER
+    found = plain_problem(text)
+    if found is not None:
+        line, problem = found
+        raise WorkflowError(f"bad YAML: {problem}", file=file, line=line)
     try:
         node = yaml.compose(text, Loader=loader_cls)
     except yaml.MarkedYAMLError as exc:

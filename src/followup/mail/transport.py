@@ -2,40 +2,51 @@
 
 A batch is one ``with`` block::
 
-    with transport_for(settings) as transport:      # one SMTP connection (or one maildir) for the batch
+    with transport_for(settings, limits=limits) as transport:   # one SMTP connection, or one maildir
         for message in messages:
+            if not transport.connected:
+                transport.open()                # a reconnect, after the server dropped the connection
             try:
                 transport.send(message)
-            except DeliveryError as exc:            # exc.permanent: retrying this message cannot help
-                ...
+            except NotTried: ...                # the connection failed first: the message is not to blame
+            except OutcomeUnknown: ...          # the data went out, the server's reply never came
+            except DeliveryError as exc: ...    # this message was refused (exc.permanent: for good)
 
-Both transports hand over the same bytes, built by :func:`build_message`: ``multipart/alternative`` with
-a ``text/plain`` part (UTF-8) then a ``text/html`` part (UTF-8), ``From`` from ``mail_from``, ``To`` as
-``"李娜" <lina@example.gov.cn>`` (display names RFC 2047-encoded, addresses kept), ``Subject``, ``Date``,
-the caller's ``Message-ID`` and ``Auto-Submitted: auto-generated``.
+Both transports hand over the same bytes: the message of :mod:`followup.mail.message` (re-exported
+here), its serialised headers checked before anything goes out — exactly the expected headers, each
+once, the To address exactly the recipient's. A name that smuggles a line break in (an encoded word
+such as ``=?utf-8?q?=0D=0AReply-To:...?=``, which the email package decodes when it folds the header)
+makes its message fail for good, never a header of its own.
 
-Who does what: yagmail and the standard library
------------------------------------------------
-The product design names yagmail (0.16). Measured against a real SMTP server, its message building does
-not fit a daemon that sends reminders, so this module uses yagmail for the SMTP *connection* only and
-the stdlib ``email`` package for the *message*:
+Who does what: yagmail, smtplib and the standard library
+--------------------------------------------------------
+The product design names yagmail (0.16). This module uses it for the SMTP *connection* only and the
+stdlib ``email`` package for the *message*:
 
 * yagmail's ``Client`` opens the connection: SMTP, SMTP over SSL (465) or STARTTLS (587), EHLO, the
-  login. We pass it the login as ``{login: login}`` (a bare string without ``@`` gets ``@gmail.com``
-  appended), switch off its address check (a login need not be an address), give it the password
-  explicitly and replace its password hook so that it can never reach ``keyring`` or prompt; with no
-  ``smtp_user`` the login is skipped. Its default TLS contexts come from ``smtplib``, which does not
-  verify certificates; we pass verifying ones (``ssl.create_default_context()``).
-* ``Client.send()`` is not used: it logs in again (a new connection, the old one never closed) for
-  every message, retries a dropped connection three times with sleeps of 3 and 6 s and then reports
-  failure only as a ``False`` return value, and uses the login as the envelope sender. We call
-  ``sendmail`` on the connection yagmail opened, once per message, and map every ``smtplib``/socket
-  error to :class:`~followup.errors.DeliveryError`.
-* yagmail's message (``prepare_message``) is not used: its Message-ID is a hash of From, To and Subject,
-  so every repeat of a reminder would share one; ``to={address: name}`` puts only the names in the To
-  header (the address is lost); its text/plain part is the joined contents, HTML tags included; it
-  nests the HTML in ``multipart/mixed``/``related`` and rewrites it with premailer. The message is built
-  here with ``email.message.EmailMessage`` and ``email.policy.default``.
+  login. Its socket is ours (:mod:`followup.mail.session`): every wait for the server is bounded by
+  RFC 5321's timeout for that reply (``FOLLOWUP_SMTP_TIMEOUTS``), by the batch's deadline and by a
+  stop request, so that neither a dripping greeting nor SIGTERM can leave it hanging. We pass it the
+  login as ``{login: login}`` (a bare string without ``@`` gets ``@gmail.com`` appended), switch off
+  its address check, give it the password explicitly and replace its password hook so that it can
+  never reach ``keyring`` or prompt; with no ``smtp_user`` the login is skipped. Its TLS contexts are
+  verifying ones (``ssl.create_default_context()``). A login never goes out without TLS unless
+  ``FOLLOWUP_SMTP_ALLOW_PLAINTEXT`` says so (the settings turn ``none`` into ``starttls`` otherwise).
+* ``Client.send()`` is not used (it logs in again for every message, retries with sleeps, reports
+  failure as ``False``). Each message is one MAIL, RCPT, DATA exchange on the connection yagmail
+  opened, and each failure is sorted by where it happened:
+
+  - the connection failed before the message's data went out (connect, greeting, login, a drop or a
+    timeout during MAIL/RCPT/DATA, a refused sender): :class:`~followup.errors.NotTried`, the message
+    keeps its attempts;
+  - the server refused this message (a 4xx or 5xx to RCPT, DATA or the end of data; a 421 also closes
+    the connection) or the connection broke while its data was going out: :class:`DeliveryError`,
+    ``permanent`` for a 5xx or a message that cannot be built;
+  - the data went out but the reply to its end never came (a timeout, a drop):
+    :class:`~followup.errors.OutcomeUnknown`: the server may have delivered it.
+* yagmail's message (``prepare_message``) is not used: its Message-ID is a hash of From, To and
+  Subject, ``to={address: name}`` loses the address, its text part is the HTML with tags. The message
+  is built here with ``email.message.EmailMessage`` and ``email.policy.default``.
 
 yagmail is imported only when an SMTP batch opens, so neither the CLI nor the maildir transport pays
 for it. The password is never logged or put in an error message.
@@ -43,136 +54,56 @@ for it. The password is never logged or put in an error message.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import mailbox
-import re
 import smtplib
 import ssl
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import errors, policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email import policy
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from followup.errors import ConfigError, DeliveryError
+from followup.errors import ConfigError, DeliveryError, NotTried, OutcomeUnknown
+from followup.mail.message import (
+    HEADERS,
+    OutgoingMessage,
+    build_message,
+    check_headers,
+    make_message_id,
+    message_domain,
+    sender_address,
+)
+from followup.mail.session import Interrupted, Limits, TimedSMTP, TimedSMTPSSL, dot_stuffed
 from followup.settings import Settings
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "HEADERS",
+    "MaildirTransport",
+    "OutgoingMessage",
+    "SmtpTransport",
+    "Transport",
+    "build_message",
+    "check_headers",
+    "make_message_id",
+    "message_domain",
+    "sender_address",
+    "transport_for",
+]
 
 log = logging.getLogger(__name__)
 
 #: Default ports by ``smtp_security``.
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
-#: Seconds to wait for the SMTP server on connect and on every command.
-SMTP_TIMEOUT = 30.0
-
 _SMTP_POLICY = policy.SMTP  # CRLF line ends, as the SMTP DATA command requires
-_MESSAGE_ID_RE = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
-_ADDRESS_RE = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9.-]+$")
-_KEY_SAFE_RE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One rendered notification for one recipient.
-
-    ``message_id`` is chosen by the caller (see :func:`make_message_id`) and must stay the same when the
-    same notification is sent again after a failure, so that mail clients and servers see one message.
-    """
-
-    message_id: str
-    to_name: str
-    to_email: str
-    subject: str
-    text: str
-    html: str
-
-
-def make_message_id(notification_key: str, domain: str) -> str:
-    """A Message-ID that is the same for the same notification key: ``<followup.{key}@{domain}>``.
-
-    Characters a Message-ID cannot carry are replaced by ``-``; when that happens a short hash of the
-    original key is appended, so different keys still give different ids.
-    """
-    if not notification_key:
-        raise ValueError("a notification key is required")
-    domain = domain.strip().lower() or "localhost"
-    if not re.fullmatch(r"[a-z0-9.-]+", domain):
-        raise ValueError(f"bad domain for a Message-ID: {domain!r}")
-    safe = _KEY_SAFE_RE.sub("-", notification_key)
-    if safe != notification_key:
-        safe += "-" + hashlib.sha256(notification_key.encode("utf-8")).hexdigest()[:12]
-    return f"<followup.{safe}@{domain}>"
-
-
-def sender_address(mail_from: str) -> Address:
-    """``mail_from`` (``县投资促进局 <followup@example.gov.cn>`` or a bare address) as an Address."""
-    name, addr = parseaddr(mail_from)
-    try:
-        if not _ADDRESS_RE.match(addr or "") or not addr.isascii():
-            raise ValueError(addr)
-        return Address(display_name=name, addr_spec=addr)
-    except (ValueError, IndexError, errors.MessageError):
-        raise ConfigError(
-            f"mail from {mail_from!r} has no usable address: "
-            "expected e.g. '县投资促进局 <followup@example.gov.cn>'"
-        ) from None
-
-
-def message_domain(settings: Settings) -> str:
-    """The domain for :func:`make_message_id`: that of the ``mail_from`` address."""
-    return sender_address(settings.mail_from).domain
-
-
-def build_message(message: OutgoingMessage, *, sender: Address, date: datetime) -> EmailMessage:
-    """The RFC 5322 message both transports hand over.
-
-    Raises :class:`DeliveryError` (permanent) when the message itself is unusable (a line break in a
-    header, a malformed address or Message-ID): sending it again cannot help.
-    """
-    for what, value in (("subject", message.subject), ("recipient name", message.to_name)):
-        if "\n" in value or "\r" in value:
-            raise DeliveryError(f"{message.message_id}: the {what} contains a line break", permanent=True)
-    if not _ADDRESS_RE.match(message.to_email) or not message.to_email.isascii():
-        raise DeliveryError(f"bad recipient address {message.to_email!r}", permanent=True)
-    if not _MESSAGE_ID_RE.match(message.message_id):
-        raise DeliveryError(f"bad Message-ID {message.message_id!r}", permanent=True)
-    if date.tzinfo is None:
-        raise ValueError("the Date of a message needs a time zone")
-
-    try:
-        to = Address(display_name=message.to_name, addr_spec=message.to_email)
-    except (ValueError, IndexError, errors.MessageError) as exc:  # e.g. "li..na@example.gov.cn"
-        raise DeliveryError(f"bad recipient address {message.to_email!r}: {exc}", permanent=True) from exc
-    msg = EmailMessage(policy=policy.default)
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = message.subject
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message.message_id
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
-    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"  # the same for Exchange
-    # base64 is safe for Chinese text through any relay (no 8BITMIME needed) and shorter than QP.
-    msg.set_content(message.text, subtype="plain", charset="utf-8", cte="base64")
-    msg.add_alternative(message.html, subtype="html", charset="utf-8", cte="base64")
-    for part in msg.iter_parts():
-        del part["MIME-Version"]  # add_alternative leaves one on the HTML part; it belongs on top only
-    # A boundary derived from the Message-ID makes the bytes of a message reproducible (a retry sends
-    # exactly what was tried before). It cannot occur in the parts: base64 lines never start with "--".
-    msg.set_boundary("=_followup_" + hashlib.sha256(message.message_id.encode("ascii")).hexdigest()[:32])
-    return msg
 
 
 class Transport(ABC):
-    """Hands over the messages of one batch; a context manager that opens on enter, closes on exit.
-
-    :meth:`send` raises :class:`DeliveryError` for a message that was not handed over; the others of
-    the batch can still be sent. ``sent`` and ``failed`` count the batch; one log line sums it up.
-    """
+    """Hands over the messages of one batch: opened on enter (and again by :meth:`open` after a lost
+    connection), closed on exit. ``sent`` and ``failed`` count the batch; one log line sums it up."""
 
     def __init__(self, settings: Settings, *, now: datetime | None = None) -> None:
         self.sender = sender_address(settings.mail_from)
@@ -186,17 +117,23 @@ class Transport(ABC):
     def where(self) -> str:
         """Where the mail goes, for logs and errors (never the password)."""
 
+    @property
     @abstractmethod
-    def _open(self) -> None: ...
+    def connected(self) -> bool:
+        """Whether messages can be handed over now (else :meth:`open` first)."""
 
     @abstractmethod
-    def _deliver(self, message: OutgoingMessage, mime: EmailMessage) -> None: ...
+    def open(self) -> None:
+        """Connect; raises :class:`NotTried` when that fails."""
 
     @abstractmethod
-    def _close(self) -> None: ...
+    def _deliver(self, message: OutgoingMessage, data: bytes) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
 
     def __enter__(self) -> Self:
-        self._open()
+        self.open()
         return self
 
     def __exit__(
@@ -206,20 +143,34 @@ class Transport(ABC):
         tb: TracebackType | None,
     ) -> None:
         try:
-            self._close()
+            self.close()
         finally:
             log.info("mail batch: %d sent, %d failed, via %s", self.sent, self.failed, self.where)
 
     def send(self, message: OutgoingMessage) -> None:
-        """Hand over one message, or raise :class:`DeliveryError` (``permanent`` says if a retry can help)."""
+        """Hand over one message, or raise :class:`DeliveryError` (see the module's docstring)."""
         try:
-            date = (self.now or datetime.now(UTC)).astimezone(self.zone)  # Date in local time, e.g. +0800
-            mime = build_message(message, sender=self.sender, date=date)
-            self._deliver(message, mime)
+            data = self.serialise(message)
+            self._deliver(message, data)
         except DeliveryError:
             self.failed += 1
             raise
         self.sent += 1
+
+    def serialise(self, message: OutgoingMessage) -> bytes:
+        """The message's bytes (CRLF line ends), its headers checked; permanent DeliveryError if the
+        message cannot be built."""
+        date = (self.now or datetime.now(UTC)).astimezone(self.zone)  # Date in local time, e.g. +0800
+        try:
+            data = build_message(message, sender=self.sender, date=date).as_bytes(policy=_SMTP_POLICY)
+        except DeliveryError:
+            raise
+        except Exception as exc:  # the email package refuses what it cannot fold (ValueError, …)
+            raise DeliveryError(
+                f"{message.message_id} to {message.to_email}: cannot build the message: {exc}", permanent=True
+            ) from exc
+        check_headers(data, message, self.sender)
+        return data
 
 
 class MaildirTransport(Transport):
@@ -234,25 +185,29 @@ class MaildirTransport(Transport):
     def where(self) -> str:
         return f"maildir {self.path}"
 
-    def _open(self) -> None:
+    @property
+    def connected(self) -> bool:
+        return self._box is not None
+
+    def open(self) -> None:
         try:
             for sub in ("tmp", "new", "cur"):
                 (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
             self._box = mailbox.Maildir(self.path, create=False)
         except OSError as exc:
-            raise DeliveryError(f"cannot open {self.where}: {exc.strerror or exc}") from exc
+            raise NotTried(f"cannot open {self.where}: {exc.strerror or exc}") from exc
 
-    def _deliver(self, message: OutgoingMessage, mime: EmailMessage) -> None:
+    def _deliver(self, message: OutgoingMessage, data: bytes) -> None:
         if self._box is None:
             raise RuntimeError("the transport is not open: use it in a with block")
         try:
-            self._box.add(mime.as_bytes())
+            self._box.add(data.replace(b"\r\n", b"\n"))  # a maildir file has local line ends
         except OSError as exc:
             raise DeliveryError(
                 f"cannot write {message.message_id} to {self.where}: {exc.strerror or exc}"
             ) from exc
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._box is not None:
             self._box.close()
             self._box = None
@@ -261,7 +216,7 @@ class MaildirTransport(Transport):
 def _no_keyring(user: str, password: str | None) -> str:
     """Replaces yagmail's password hook, which would ask keyring or prompt on the terminal."""
     if password is None:
-        raise DeliveryError(f"no SMTP password for {user}: set FOLLOWUP_SMTP_PASSWORD")
+        raise ConfigError(f"no SMTP password for {user}: set FOLLOWUP_SMTP_PASSWORD")
     return password
 
 
@@ -271,10 +226,28 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
-class SmtpTransport(Transport):
-    """Sends every message of a batch over one SMTP connection, opened (and logged into) by yagmail."""
+def _client(limits: Limits, **kwargs: Any) -> Any:
+    """A yagmail Client whose connection is a :mod:`followup.mail.session` one, under ``limits``."""
+    import yagmail  # only when mail really goes out over SMTP
 
-    def __init__(self, settings: Settings, *, now: datetime | None = None) -> None:
+    class Client(yagmail.Client):  # type: ignore[misc]
+        @property
+        def connection(self) -> Any:  # yagmail opens its connection through this
+            return partial(TimedSMTPSSL if self.ssl else TimedSMTP, limits=limits)
+
+    client = Client(**kwargs)
+    client.set_logging(None)  # no handler of its own on stderr; our logging configuration rules
+    client.handle_password = _no_keyring
+    return client
+
+
+class SmtpTransport(Transport):
+    """Sends every message of a batch over one SMTP connection, opened (and logged into) by yagmail;
+    :meth:`open` again after a lost connection."""
+
+    def __init__(
+        self, settings: Settings, *, now: datetime | None = None, limits: Limits | None = None
+    ) -> None:
         super().__init__(settings, now=now)
         if settings.smtp_host is None:
             raise ConfigError("no SMTP host configured (FOLLOWUP_SMTP_HOST)")
@@ -287,8 +260,8 @@ class SmtpTransport(Transport):
         self.port = settings.smtp_port or DEFAULT_PORTS[self.security]
         self.user = settings.smtp_user
         self._password = settings.smtp_password
-        self.timeout = SMTP_TIMEOUT
-        self._client: Any = None  # yagmail.Client while the batch is open
+        self.limits = limits or Limits(settings.smtp_timeouts)
+        self._client: Any = None  # yagmail.Client while a connection is open
         self._lost: str | None = None  # why the connection is gone, once it is
 
     @property
@@ -297,15 +270,16 @@ class SmtpTransport(Transport):
         who = f" as {self.user}" if self.user else ""
         return f"smtp {self.host}:{self.port}{extra}{who}"
 
-    def _open(self) -> None:
-        import yagmail  # only when mail really goes out over SMTP
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
 
-        kwargs: dict[str, Any] = {"timeout": self.timeout}
-        if self.security == "ssl":
-            kwargs["context"] = ssl.create_default_context()
-        # The login as {login: login}: a plain string without "@" would become "login@gmail.com".
-        login = self.user or self.sender.addr_spec
-        client = yagmail.Client(
+    def open(self) -> None:
+        self.close()
+        self._lost = None
+        login = self.user or self.sender.addr_spec  # {login: login}: "login" alone gets "@gmail.com"
+        client = _client(
+            self.limits,
             user={login: login},
             password=self._password,
             host=self.host,
@@ -314,71 +288,99 @@ class SmtpTransport(Transport):
             smtp_starttls={"context": ssl.create_default_context()} if self.security == "starttls" else False,
             smtp_skip_login=self.user is None,
             soft_email_validation=False,
-            **kwargs,
+            **({"context": ssl.create_default_context()} if self.security == "ssl" else {}),
         )
-        client.set_logging(None)  # no handler of its own on stderr; our logging configuration rules
-        client.handle_password = _no_keyring
         self._client = client
-        self._lost = None
         try:
             client.login()
-        except DeliveryError:
-            self._abort()
-            raise
+        except Interrupted as exc:
+            self._abort("stopping")
+            raise NotTried(f"not connected to {self.where}: stopping") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            self._abort("no STARTTLS")
+            raise NotTried(f"{self.where}: {_unsupported(exc)}") from exc
         except smtplib.SMTPAuthenticationError as exc:
-            self._abort()
-            raise DeliveryError(f"{self.where}: login refused: {_describe(exc)}") from exc
+            self._abort("login refused")
+            raise NotTried(f"{self.where}: login refused: {_describe(exc)}") from exc
         except (smtplib.SMTPException, OSError) as exc:
-            self._abort()
-            raise DeliveryError(f"cannot connect to {self.where}: {_describe(exc)}") from exc
+            self._abort("cannot connect")
+            raise NotTried(f"cannot connect to {self.where}: {_describe(exc)}") from exc
+        except BaseException:
+            self._abort("failed")
+            raise
 
-    def _deliver(self, message: OutgoingMessage, mime: EmailMessage) -> None:
+    def _deliver(self, message: OutgoingMessage, data: bytes) -> None:
         to = message.to_email
-        if self._lost is not None:
-            raise DeliveryError(f"not sent to {to}: {self._lost}")
         if self._client is None:
-            raise RuntimeError("the transport is not open: use it in a with block")
-        data = mime.as_bytes(policy=_SMTP_POLICY)
+            raise NotTried(f"not sent to {to}: {self._lost or 'not connected'}")
+        session = self._client.smtp
         try:
-            self._client.smtp.sendmail(self.sender.addr_spec, [to], data)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = exc.recipients.get(to, (0, b""))
-            self._check_connection()
-            raise DeliveryError(
-                f"{self.where} refused recipient {to}: {_reply(code, text)}", permanent=500 <= code < 600
-            ) from exc
-        except smtplib.SMTPSenderRefused as exc:
-            # The sender is the configuration's fault, not this message's: keep the message for later.
-            self._check_connection()
-            reply = _reply(exc.smtp_code, exc.smtp_error)
-            raise DeliveryError(f"{self.where} refused the sender {self.sender.addr_spec}: {reply}") from exc
-        except smtplib.SMTPDataError as exc:
-            self._check_connection()
-            raise DeliveryError(
-                f"{self.where} refused the message to {to}: {_reply(exc.smtp_code, exc.smtp_error)}",
-                permanent=500 <= exc.smtp_code < 600,
-            ) from exc
+            refusal = self._exchange(session, to, dot_stuffed(data))
+        except Interrupted as exc:
+            self._abort("stopping")
+            raise NotTried(f"not sent to {to}: stopping") from exc
         except (smtplib.SMTPException, OSError) as exc:
-            self._lost = f"the connection to {self.where} was lost ({_describe(exc)})"
-            self._abort()
-            raise DeliveryError(f"not sent to {to}: {self._lost}") from exc
+            phase = session.phase
+            self._abort(f"the connection to {self.where} was lost ({_describe(exc)})")
+            if phase == "end":
+                raise OutcomeUnknown(
+                    f"{to}: {self.where} took the message but did not confirm it ({_describe(exc)}); "
+                    "it may have been delivered"
+                ) from exc
+            if phase == "block":
+                raise DeliveryError(f"not sent to {to}: {self._lost} while the data went out") from exc
+            raise NotTried(f"not sent to {to}: {self._lost}") from exc
+        if refusal is not None:
+            self._refused(session, to, *refusal)
 
-    def _check_connection(self) -> None:
-        """After a refusal: smtplib drops the connection itself on a 421 reply."""
-        if self._client is not None and getattr(self._client.smtp, "sock", None) is None:
-            self._lost = f"{self.where} closed the connection"
+    def _exchange(self, session: Any, to: str, data: bytes) -> tuple[str, int, bytes] | None:
+        """MAIL, RCPT, DATA and the data; None when the server took it, else (phase, code, text)."""
+        session.expect("session")
+        session.ehlo_or_helo_if_needed()
+        for phase, ok in (("mail", (250,)), ("rcpt", (250, 251)), ("data", (354,))):
+            if phase == "mail":
+                code, text = session.mail(self.sender.addr_spec)
+            elif phase == "rcpt":
+                code, text = session.rcpt(to)
+            else:
+                code, text = session.docmd("data")
+            if code not in ok:
+                return phase, code, text
+        session.expect("block")
+        session.send(data)
+        session.expect("end")
+        code, text = session.getreply()
+        return None if code == 250 else ("end", code, text)
 
-    def _abort(self) -> None:
-        """Drop the connection without a polite QUIT (it is broken or refused us)."""
+    def _refused(self, session: Any, to: str, phase: str, code: int, text: bytes) -> None:
+        """Raise what a refusal means: the sender refused is not this message's fault (NotTried, and
+        the connection is dropped so that the batch's bounded reconnects apply); otherwise this
+        message pays, for good on a 5xx. A 421 closes the connection: the rest reconnect."""
+        reply = _reply(code, text)
+        if phase == "mail" or code == 421:
+            self._abort(f"{self.where} closed the connection ({reply})")
+        elif phase != "end":
+            try:
+                session.expect("session")
+                session.rset()
+            except (smtplib.SMTPException, OSError, Interrupted):
+                self._abort(f"the connection to {self.where} was lost after a refusal")
+        if phase == "mail":
+            raise NotTried(f"{self.where} refused the sender {self.sender.addr_spec}: {reply}")
+        what = f"recipient {to}" if phase == "rcpt" else f"the message to {to}"
+        raise DeliveryError(f"{self.where} refused {what}: {reply}", permanent=500 <= code < 600)
+
+    def _abort(self, why: str) -> None:
+        """Drop the connection without a polite QUIT (it is broken, refused us, or we are stopping)."""
         client, self._client = self._client, None
         if client is not None:
             client.is_closed = True
             if client.smtp is not None:
                 client.smtp.close()
         if self._lost is None:
-            self._lost = f"the connection to {self.where} is closed"
+            self._lost = why
 
-    def _close(self) -> None:
+    def close(self) -> None:
         client, self._client = self._client, None
         if client is None:
             return
@@ -386,27 +388,42 @@ class SmtpTransport(Transport):
         if client.smtp is None:
             return
         try:
+            client.smtp.expect("session")
             client.smtp.quit()
-        except (smtplib.SMTPException, OSError) as exc:
-            log.debug("QUIT to %s failed: %s", self.where, _describe(exc))
+        except (smtplib.SMTPException, OSError, Interrupted) as exc:
+            log.debug("QUIT to %s failed: %s", self.where, exc)
         finally:
             client.smtp.close()
+
+
+def _unsupported(exc: smtplib.SMTPNotSupportedError) -> str:
+    if "STARTTLS" in str(exc):
+        return (
+            "the server offers no STARTTLS and a login is configured: followup does not send a password "
+            "in clear text (FOLLOWUP_SMTP_ALLOW_PLAINTEXT=1 allows it)"
+        )
+    return str(exc)
 
 
 def _describe(exc: BaseException) -> str:
     """A one-line reason for a connection failure, without traceback or secrets."""
     if isinstance(exc, smtplib.SMTPResponseException):
         return _reply(exc.smtp_code, exc.smtp_error)
+    text = str(exc).removeprefix("Connection unexpectedly closed: ")
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    return str(exc) or type(exc).__name__
+    return text or type(exc).__name__
 
 
-def transport_for(settings: Settings, *, now: datetime | None = None) -> Transport:
+def transport_for(
+    settings: Settings, *, now: datetime | None = None, limits: Limits | None = None
+) -> Transport:
     """The transport the settings ask for: SMTP when ``smtp_host`` is set, else the local maildir.
 
     ``now`` fixes the Date header (a replayed scenario); by default it is the time of sending.
+    ``limits`` bound the SMTP conversation (the batch's deadline, a stop request); by default only the
+    timeouts of the settings.
     """
     if settings.smtp_host:
-        return SmtpTransport(settings, now=now)
+        return SmtpTransport(settings, now=now, limits=limits)
     return MaildirTransport(settings, now=now)

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from followup.errors import ConcurrentUpdate, Conflict, NotInitialised, StoreError
 
 #: The alembic revision this code expects; a test checks it is the migrations' head.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -220,7 +221,12 @@ class Notification(Base):
 
     Identity (the unique index): project, stage entry, kind, round (deadline version or staleness
     period or digest week), level, repeat number, recipient — queuing the same one twice does nothing.
-    Failures are data: attempts, next attempt, last error; after the retry budget, ``failed``.
+    Failures are data: attempts (refusals of the message itself), deferrals (connection failures,
+    which cost no attempt), next attempt, last error; after the retry budget, ``failed``. A message
+    whose end of data the server never confirmed is ``unknown`` (its Message-ID kept for the retry).
+    ``nonce`` is random, set by the database when the row is queued: Message-IDs derive from it, so
+    two databases never make the same one. ``claim_token`` names the sender holding a ``sending`` row;
+    only that sender may record its outcome.
     """
 
     __tablename__ = "notifications"
@@ -234,8 +240,9 @@ class Notification(Base):
     repeat_no: Mapped[int] = mapped_column(Integer)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
     role: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(12))  # pending | sending | sent | failed | obsolete
+    status: Mapped[str] = mapped_column(String(12))  # pending | sending | sent | failed | obsolete | unknown
     attempts: Mapped[int] = mapped_column(Integer)
+    deferrals: Mapped[int] = mapped_column(Integer, server_default="0")  # no Python default: see queue()
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -243,6 +250,9 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Server defaults in migration 0003 (random per row; the expression differs by dialect).
+    nonce: Mapped[str] = mapped_column(String(32), server_default=FetchedValue())
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (
         UniqueConstraint(
@@ -255,7 +265,8 @@ class Notification(Base):
             "recipient_id",
             name="uq_notifications_identity",
         ),
-        # Both partial, in migration 0002: pending rows only; one digest per recipient and week.
+        # Both partial: rows waiting to go (pending, sending, unknown; migration 0003); one digest per
+        # recipient and week (0002).
         Index("ix_notifications_pending", "next_attempt_at"),
         Index("uq_notifications_digest", "recipient_id", "round", unique=True),
     )

@@ -7,12 +7,13 @@ so they bind prepared values (:func:`storing`) and touch only the columns they n
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Row, Table, TypeDecorator, and_, bindparam, func, select, update
+from sqlalchemy import DateTime, Row, Table, TypeDecorator, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from followup.domain.kinds import NoticeStatus
@@ -167,52 +168,92 @@ def digest_recipients(conn: Connection) -> set[int]:
 
 
 # --------------------------------------------------------------------------- delivery
+#
+# A lease is counted by the database's clock, never the caller's (which may be replayed, or minutes
+# off on another machine), and every record after a claim names the claim's token: a sender whose
+# claim was taken over records nothing. Each record returns how many rows it changed.
+
+SENDING = NoticeStatus.SENDING.value
+#: what a sender may claim (a message of unknown outcome, once its hour has passed)
+CLAIMABLE = (NoticeStatus.PENDING.value, NoticeStatus.UNKNOWN.value)
+#: the partial index ix_notifications_pending holds these: a query names them so that SQLite uses it
+_WAITING = (NoticeStatus.PENDING.value, SENDING, NoticeStatus.UNKNOWN.value)
+_SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"  # UTCDateTime's form on SQLite (microseconds)
 
 
-def claim(conn: Connection, now: datetime, lease: timedelta, batch: int) -> list[int]:
-    """Take the due rows for this sender; rows a crashed sender left behind come back after the lease."""
+def db_now(conn: Connection) -> Any:
+    """The database's own clock (SQLite: the clock of the machine that holds the file)."""
+    if conn.dialect.name == "postgresql":
+        return func.clock_timestamp()
+    return func.strftime(_SQLITE_NOW, "now")
+
+
+def _db_ago(conn: Connection, seconds: float) -> Any:
+    if conn.dialect.name == "postgresql":
+        return func.clock_timestamp() - bindparam("lease", timedelta(seconds=seconds))
+    return func.strftime(_SQLITE_NOW, "now", f"-{seconds:.3f} seconds")
+
+
+def claim(conn: Connection, now: datetime, lease: float, batch: int) -> tuple[str, list[int]]:
+    """Take up to ``batch`` due rows under a fresh claim token: (token, ids). Rows whose claim was
+    not renewed for ``lease`` seconds (their sender crashed) are taken back first."""
     conn.execute(
         update(N)
-        .where(N.c.status == NoticeStatus.SENDING.value, N.c.claimed_at < now - lease)
-        .values(status=NoticeStatus.PENDING.value)
+        .where(N.c.status == SENDING, N.c.claimed_at < _db_ago(conn, lease))
+        .values(status=NoticeStatus.PENDING.value, claim_token=None)
     )
     query = (
         select(N.c.id)
-        .where(N.c.status == NoticeStatus.PENDING.value, N.c.next_attempt_at <= now)
+        .where(N.c.status.in_(_WAITING), N.c.status.in_(CLAIMABLE), N.c.next_attempt_at <= now)
         .order_by(N.c.recipient_id, N.c.id)
         .limit(batch)
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(conn.execute(query).scalars())
+    token = secrets.token_hex(16)
     if ids:
         conn.execute(
-            update(N).where(N.c.id.in_(ids)).values(status=NoticeStatus.SENDING.value, claimed_at=now)
+            update(N)
+            .where(N.c.id.in_(ids))
+            .values(status=SENDING, claimed_at=db_now(conn), claim_token=token)
         )
-    return ids
+    return token, ids
 
 
-def renew_claim(conn: Connection, ids: Collection[int], at: datetime) -> None:
-    conn.execute(
-        update(N).where(N.c.id.in_(ids), N.c.status == NoticeStatus.SENDING.value).values(claimed_at=at)
-    )
+def _mine(ids: Collection[int], token: str) -> Any:
+    return and_(N.c.id.in_(ids), N.c.status == SENDING, N.c.claim_token == token)
 
 
-def mark_obsolete(conn: Connection, ids: Collection[int]) -> None:
-    conn.execute(update(N).where(N.c.id.in_(ids)).values(status=NoticeStatus.OBSOLETE.value, claimed_at=None))
+def renew_claim(conn: Connection, ids: Collection[int], token: str, message_id: str | None = None) -> int:
+    """Keep the claim on ``ids`` (the database's now); how many are still this sender's. With
+    ``message_id``: the message about to go out with them, stored first, so that after a crash they go
+    again as that same message (same group, same Message-ID), not regrouped under another."""
+    values: dict[str, Any] = {"claimed_at": db_now(conn)}
+    if message_id is not None:
+        values["message_id"] = message_id
+    return int(conn.execute(update(N).where(_mine(ids, token)).values(**values)).rowcount)
 
 
-def mark_sent(conn: Connection, ids: Collection[int], message_id: str, now: datetime) -> None:
-    conn.execute(
-        update(N)
-        .where(N.c.id.in_(ids))
-        .values(
-            status=NoticeStatus.SENT.value,
-            sent_at=now,
-            message_id=message_id,
-            attempts=N.c.attempts + 1,
-            last_error=None,
-        )
+def _settle(conn: Connection, ids: Collection[int], token: str, **values: Any) -> int:
+    statement = update(N).where(_mine(ids, token)).values(claim_token=None, claimed_at=None, **values)
+    return int(conn.execute(statement).rowcount)
+
+
+def mark_obsolete(conn: Connection, ids: Collection[int], token: str) -> int:
+    return _settle(conn, ids, token, status=NoticeStatus.OBSOLETE.value)
+
+
+def mark_sent(conn: Connection, ids: Collection[int], token: str, message_id: str, now: datetime) -> int:
+    return _settle(
+        conn,
+        ids,
+        token,
+        status=NoticeStatus.SENT.value,
+        sent_at=now,
+        message_id=message_id,
+        attempts=N.c.attempts + 1,
+        last_error=None,
     )
 
 
@@ -221,20 +262,80 @@ def attempts_of(conn: Connection, ids: Collection[int]) -> dict[int, int]:
 
 
 def mark_failed_attempt(
-    conn: Connection, ids: Collection[int], attempts: int, error: str, *, final: bool, retry_at: datetime
-) -> None:
-    """Record one failed attempt: ``failed`` for good when ``final``, else pending until ``retry_at``."""
-    conn.execute(
-        update(N)
-        .where(N.c.id.in_(ids))
-        .values(
-            status=NoticeStatus.FAILED.value if final else NoticeStatus.PENDING.value,
-            attempts=attempts,
-            next_attempt_at=retry_at,
-            last_error=error[:1000],
-            claimed_at=None,
-        )
+    conn: Connection,
+    ids: Collection[int],
+    token: str,
+    attempts: int,
+    error: str,
+    *,
+    final: bool,
+    retry_at: datetime,
+) -> int:
+    """Record one refused attempt: ``failed`` for good when ``final``, else pending until ``retry_at``."""
+    return _settle(
+        conn,
+        ids,
+        token,
+        status=NoticeStatus.FAILED.value if final else NoticeStatus.PENDING.value,
+        attempts=attempts,
+        next_attempt_at=retry_at,
+        last_error=error[:1000],
     )
+
+
+def mark_unknown(
+    conn: Connection, ids: Collection[int], token: str, message_id: str, error: str, retry_at: datetime
+) -> int:
+    """The server took the message but never confirmed it: not resent before ``retry_at``, and then
+    under the same Message-ID."""
+    return _settle(
+        conn,
+        ids,
+        token,
+        status=NoticeStatus.UNKNOWN.value,
+        attempts=N.c.attempts + 1,
+        message_id=message_id,
+        next_attempt_at=retry_at,
+        last_error=error[:1000],
+    )
+
+
+def defer(conn: Connection, ids: Collection[int], token: str, error: str, retry_at: datetime) -> int:
+    """Not tried, the connection failed: pending until ``retry_at``, one more deferral, no attempt."""
+    return _settle(
+        conn,
+        ids,
+        token,
+        status=NoticeStatus.PENDING.value,
+        deferrals=N.c.deferrals + 1,
+        next_attempt_at=retry_at,
+        last_error=error[:1000],
+    )
+
+
+def release(conn: Connection, ids: Collection[int], token: str) -> int:
+    """Give rows back untouched (the batch stopped before them): pending, due as they were."""
+    return _settle(conn, ids, token, status=NoticeStatus.PENDING.value)
+
+
+def requeue(conn: Connection, ids: Collection[int] | None, statuses: Collection[str], now: datetime) -> int:
+    """``failed`` (or ``unknown``) rows back to pending with a fresh budget, due ``now``; ``ids`` None:
+    every row of ``statuses``."""
+    where: Any = N.c.status.in_(list(statuses))
+    if ids is not None:
+        where = and_(where, N.c.id.in_(list(ids)))
+    statement = (
+        update(N)
+        .where(where)
+        .values(status=NoticeStatus.PENDING.value, attempts=0, deferrals=0, next_attempt_at=now)
+    )
+    return int(conn.execute(statement).rowcount)
+
+
+def statuses_of(conn: Connection, ids: Collection[int]) -> dict[int, str]:
+    return {
+        row_id: status for row_id, status in conn.execute(select(N.c.id, N.c.status).where(N.c.id.in_(ids)))
+    }
 
 
 # --------------------------------------------------------------------------- reads for letters, board, outbox
@@ -295,3 +396,35 @@ def outbox_health(conn: Connection, now: datetime) -> tuple[int, int]:
         )
     ).scalar_one()
     return failed, stuck
+
+
+class DeliveryHealth(NamedTuple):
+    """What the board says about retries piling up."""
+
+    overdue: int  # tried and still waiting, due more than an hour ago
+    oldest_due: datetime | None
+    deferrals: int  # the most connection failures in a row any waiting notification has seen
+    unknown: int  # messages the server took without confirming
+    last_error: str | None  # of the waiting notification tried last
+
+
+def delivery_health(conn: Connection, now: datetime) -> DeliveryHealth:
+    tried = and_(
+        N.c.status.in_(_WAITING),
+        N.c.status == NoticeStatus.PENDING.value,
+        or_(N.c.attempts > 0, N.c.deferrals > 0),
+    )
+    overdue, oldest = conn.execute(
+        select(func.count(), func.min(N.c.due_at)).where(tried, N.c.due_at < now - timedelta(hours=1))
+    ).one()
+    deferrals = conn.execute(select(func.max(N.c.deferrals)).where(tried)).scalar() or 0
+    unknown = conn.execute(
+        select(func.count()).select_from(N).where(N.c.status == NoticeStatus.UNKNOWN.value)
+    ).scalar_one()
+    last_error = conn.execute(
+        select(N.c.last_error)
+        .where(tried, N.c.last_error.is_not(None))
+        .order_by(N.c.next_attempt_at.desc())
+        .limit(1)
+    ).scalar()
+    return DeliveryHealth(int(overdue), oldest, int(deferrals), int(unknown), last_error)
