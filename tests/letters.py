@@ -63,3 +63,24 @@ def several_context() -> dict[str, Any]:
     items = [alert_context("red"), alert_context("yellow", name="华北冷链物流中心", project_id=14)]
     items.append(alert_context("stale", name="云服务数据中心", project_id=15))
     return {"recipient": items[0]["recipient"], "items": items, "now": "2026-07-02 09:00"}
+
+
+def stranded_context() -> dict[str, Any]:
+    """Projects escalation cannot follow, as the supervision office is told of them."""
+    project = {"workflow": "county", "unit": "城关镇人民政府", "officer": "李娜"}
+    return {
+        "recipient": {
+            "name": "徐丽",
+            "email": "xuli@example.gov.cn",
+            "role": "supervision",
+            "role_label": "督查室",
+        },
+        "items": [
+            {
+                "project": {**project, "id": 3, "name": "伊禾乳制品加工", "stage": "talks"},
+                "problem": "its workflow cannot be loaded: no workflow named 'county'",
+                "hint": "move it with `followup project edit 3 --workflow NAME [--stage STAGE]` or end it",
+            },
+        ],
+        "now": "2026-07-02 09:00",
+    }

@@ -345,6 +345,11 @@ case("chain-filter-invalid-utf8", "project", "list", "--chain", "乳品\udcff")
 case("stage-place-unneeded", "project", "edit", "1", "--stage", "talks", "--now", NOW)
 case("stage-filter-invalid-utf8", "project", "list", "--stage", "le\udcffad")
 case("demo-projects-huge", "demo", "--projects", "99999999999999999999")
+case("outbox-limit-huge", "outbox", "--limit", "99999999999999999999")
+case("outbox-limit-zero", "outbox", "--limit", "0")
+case("daemon-send-every-float", "daemon", "--send-every", "1e15")
+case("daemon-send-every-huge", "daemon", "--send-every", "1000000000000000")
+case("daemon-sweep-every-zero", "daemon", "--sweep-every", "0")
 
 # --------------------------------------------------------------------------- workflow files (exit 3)
 

@@ -273,3 +273,42 @@ def test_names_stored_before_the_rules_never_drive_the_terminal(county_cli: Cli,
         out = county_cli.ok(*args).out
         assert "\x1b" not in out and "\u2028" not in out and "\x9b" not in out
         assert "伊禾\\x1b[2J\\u2028乳业" in out
+
+
+def test_the_supervision_office_is_told_once_and_not_after_the_repair(
+    county_cli: Cli, tmp_path: Path
+) -> None:
+    import mailbox
+    from email import policy
+    from email.parser import BytesParser
+
+    add(county_cli, "标准流程项目")
+    theirs = add(county_cli, "县里流程项目", "--workflow", "fast")
+    bare = without_county_folder(county_cli)
+    monday = "2026-06-01T10:00:00+08:00"
+    sweep(bare)
+    sweep(bare)  # said again in the log, queued once
+    stranded = [r for r in bare.ok("outbox", "--json").json() if r["kind"] == "stranded"]
+    assert [(r["project_id"], r["recipient"]["key"], r["role"]) for r in stranded] == [
+        (theirs, "xuli", "supervision")
+    ]
+    bare.ok("send", "--now", monday)
+    box = mailbox.Maildir(tmp_path / "data" / "maildir", factory=None, create=False)
+    mails = [BytesParser(policy=policy.default).parsebytes(box.get_bytes(k)) for k in box.iterkeys()]
+    to_office = [m for m in mails if "xuli@" in str(m["To"]) and "系统告警" in str(m["Subject"])]
+    assert len(to_office) == 1
+    assert str(to_office[0]["Subject"]) == "【系统告警】1个项目无法督办：县里流程项目"
+    text_ = to_office[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"#{theirs} 县里流程项目" in text_ and "no workflow named 'fast'" in text_
+    assert f"followup project edit {theirs} --workflow NAME" in text_
+
+    # a notice queued, then the project repaired before it goes: it is not sent
+    later = "2026-06-02T10:00:00+08:00"
+    third = add(county_cli, "另一个县里流程项目", "--workflow", "fast")
+    sweep(bare)
+    bare.ok("project", "edit", str(third), "--workflow", "investment", "--by", "wangjun", "--now", later)
+    bare.ok("send", "--now", later)
+    statuses = {
+        r["project_id"]: r["status"] for r in bare.ok("outbox", "--json").json() if r["kind"] == "stranded"
+    }
+    assert statuses == {theirs: "sent", third: "obsolete"}

@@ -78,3 +78,15 @@ def test_a_staleness_warning_is_obsolete_after_a_follow_up(change: dict[str, obj
 def test_a_vanished_project_makes_its_warnings_obsolete_not_the_digest() -> None:
     assert NoticeKey.deadline(CLOCK, "yellow", 0).is_obsolete(None)
     assert not NoticeKey.digest(2026, 42).is_obsolete(None)
+
+
+def test_a_stranded_notice_is_one_per_problem_and_stage_entry() -> None:
+    key = NoticeKey.stranded(CLOCK, "no workflow named 'fast'")
+    assert key.kind is NoticeKind.STRANDED and key.level == "stranded" and key.stage_seq == 5
+    assert key == NoticeKey.stranded(replace(CLOCK, deadline_version=9), "no workflow named 'fast'")
+    assert key != NoticeKey.stranded(CLOCK, "no stage 'talks'")
+    assert not key.is_obsolete(CLOCK)
+    assert not key.is_obsolete(replace(CLOCK, stage="on_hold"))  # a held project can be stranded too
+    assert key.is_obsolete(replace(CLOCK, stage="terminated"))
+    assert key.is_obsolete(replace(CLOCK, stage_seq=6))
+    assert key.is_obsolete(None)

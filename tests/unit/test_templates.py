@@ -13,7 +13,7 @@ import pytest
 from followup.errors import ConfigError
 from followup.mail.templates import KINDS, render
 from followup.settings import Settings, load_settings
-from tests.letters import LEVELS, alert_context, several_context
+from tests.letters import LEVELS, alert_context, several_context, stranded_context
 
 
 def digest_context() -> dict[str, Any]:
@@ -56,6 +56,8 @@ def context_for(kind: str) -> dict[str, Any]:
         return several_context()
     if kind == "digest":
         return digest_context()
+    if kind == "stranded":
+        return stranded_context()
     return alert_context(kind)
 
 

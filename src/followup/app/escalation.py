@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from followup.app import records
 from followup.app.runtime import Runtime
 from followup.app.views import View
-from followup.domain.kinds import NoticeKind, NoticeStatus
+from followup.domain.kinds import NoticeKind, NoticeStatus, Role
 from followup.domain.ladder import Memo, assess
 from followup.domain.notices import NoticeKey, ProjectClock
 from followup.domain.timeutil import as_utc
@@ -79,21 +79,17 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
         for p in due:
             placed = placed_in(p.workflow, p.stage)
             if placed.workflow is None or placed.problem is not None:
-                # Left due: every sweep says so again until the project is repaired or terminated.
+                # Left due: every sweep says so again until the project is repaired or terminated; the
+                # supervision office is told once (the notification's identity).
                 skipped[placed.problem or ""].append(p.id)
+                key = NoticeKey.stranded(ProjectClock.from_row(p), placed.problem or "")
+                for person in roster.holders.get(Role.SUPERVISION, ()):
+                    rows.append(_row(p.id, key, person, Role.SUPERVISION, stored(now)))
                 continue
             assessment = assess(placed.workflow, ProjectClock.from_row(p), now, rt.calendar, rt.zone, memo)
             for owed in assessment.owed:
                 for role, person in roster.resolve(owed.roles, p.officer_id, p.unit_id, p.leader_id):
-                    rows.append(
-                        {
-                            "project_id": p.id,
-                            **owed.key.columns(),
-                            "recipient_id": person,
-                            "role": str(role),
-                            "due_at_stored": stored(owed.due_at),
-                        }
-                    )
+                    rows.append(_row(p.id, owed.key, person, role, stored(owed.due_at)))
             looks.append(
                 {
                     "pid": p.id,
@@ -116,6 +112,17 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
             "sweep at %s: %d projects due, %d notifications queued", now.isoformat(), len(due), result.queued
         )
     return result
+
+
+def _row(project_id: int, key: NoticeKey, person: int, role: str, due_at_stored: Any) -> dict[str, Any]:
+    """One notification to queue (its due time already in stored form)."""
+    return {
+        "project_id": project_id,
+        **key.columns(),
+        "recipient_id": person,
+        "role": str(role),
+        "due_at_stored": due_at_stored,
+    }
 
 
 def _report_skipped(skipped: dict[str, list[int]]) -> None:

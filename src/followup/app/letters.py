@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followup.app import records
 from followup.app.runtime import Runtime
 from followup.domain.kinds import NoticeKind, Role
 from followup.domain.ladder import assess
@@ -139,10 +140,35 @@ def _context(rt: Runtime, loaded: _Loaded, n: Any, now: datetime) -> tuple[str, 
         digest = loaded.digests[n.recipient_id]
         return "digest", None if digest is None else {"recipient": recipient, **digest}
     project = loaded.projects.get(n.project_id)
-    if NoticeKey.from_row(n).is_obsolete(ProjectClock.from_row(project) if project else None):
-        return "warning", None
+    key = NoticeKey.from_row(n)
+    kind = "stranded" if key.kind is NoticeKind.STRANDED else "warning"
+    if key.is_obsolete(ProjectClock.from_row(project) if project else None):
+        return kind, None
     assert project is not None  # a notification of a vanished project is obsolete
-    return "warning", {"recipient": recipient, **_warning_context(rt, loaded, n, project, now)}
+    placed = records.placement(rt, project.workflow, project.stage, project.held_stage)
+    if kind == "stranded":  # news only while the project is still stranded
+        return kind, None if placed.problem is None else {
+            "recipient": recipient,
+            **_stranded(project, placed),
+        }
+    if placed.problem is not None:  # its ladder waits until the project is repaired (the office is told)
+        return kind, None
+    return kind, {"recipient": recipient, **_warning_context(rt, loaded, n, project, now)}
+
+
+def _stranded(project: Project, placed: records.Placement) -> dict[str, Any]:
+    return {
+        "project": {
+            "id": project.id,
+            "name": project.name,
+            "workflow": project.workflow,
+            "stage": project.stage,
+            "unit": project.unit.name,
+            "officer": project.officer.name,
+        },
+        "problem": placed.problem,
+        "hint": records.repair_hint(project.id),
+    }
 
 
 def _load(rt: Runtime, ids: Sequence[int], now: datetime) -> _Loaded:
@@ -183,6 +209,9 @@ def _letter(
 
     if kind == "digest":
         template, context = "digest", items[-1][1]
+    elif kind == "stranded":
+        template = "stranded"
+        context = {"recipient": items[0][1]["recipient"], "items": [c for _, c in items], "now": local_now}
     elif len(items) == 1:
         context = items[0][1]
         level = context["level"]["key"]

@@ -7,7 +7,7 @@ import click
 from followup.app import board, delivery, escalation
 from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, table
 from followup.domain.kinds import Light
-from followup.errors import DeliveryError, InvalidInput
+from followup.errors import DeliveryError
 
 
 @cli.command()
@@ -77,7 +77,13 @@ STATUSES = ["pending", "sending", "sent", "failed", "obsolete", "unknown"]
 
 @cli.group(invoke_without_command=True)
 @click.option("--status", "status_", type=click.Choice(STATUSES))
-@click.option("--limit", default=200, show_default=True, help="At most this many (the newest).")
+@click.option(
+    "--limit",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="At most this many (the newest).",
+)
 @json_option
 @pass_ctx
 def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
@@ -157,13 +163,23 @@ def status(c: Context, now: str | None, as_json: bool) -> None:
     metavar="TIME",
     help="Start the daemon's clock at this time (it then runs at real speed). Env: FOLLOWUP_NOW.",
 )
-@click.option("--sweep-every", default=300, show_default=True, help="Seconds between sweeps.")
-@click.option("--send-every", default=60, show_default=True, help="Seconds between deliveries.")
+@click.option(
+    "--sweep-every",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 86_400),
+    help="Seconds between sweeps.",
+)
+@click.option(
+    "--send-every",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 86_400),
+    help="Seconds between deliveries.",
+)
 @pass_ctx
 def daemon(c: Context, start: str | None, sweep_every: int, send_every: int) -> None:
     """Run sweep, send and the weekly digest on a schedule, in the foreground, until SIGTERM."""
     from followup.daemon import run
 
-    if sweep_every < 1 or send_every < 1:
-        raise InvalidInput("--sweep-every and --send-every must be at least 1 second")
     run(c.runtime(), start=c.instant(start, "--now"), sweep_every=sweep_every, send_every=send_every)

@@ -16,6 +16,7 @@ class NoticeKind(StrEnum):
     DEADLINE = "deadline"  # a rung of the warning ladder of a stage deadline
     STALE = "stale"  # no follow-up record for too long (跟进超时)
     DIGEST = "digest"  # the weekly digest (周调度)
+    STRANDED = "stranded"  # a project escalation cannot follow (its workflow or stage is gone): 督查室
 
 
 class NoticeStatus(StrEnum):

@@ -10,13 +10,14 @@ delivery asks a key whether it is obsolete — one definition for all three.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 
 from followup.domain.kinds import NoticeKind
 from followup.domain.timeutil import as_utc
-from followup.domain.workflow import SIDE_STATES
+from followup.domain.workflow import SIDE_STATES, TERMINATED
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,13 @@ class NoticeKey:
         return cls(0, NoticeKind.DIGEST, f"{year}-W{week:02d}", NoticeKind.DIGEST, 0)
 
     @classmethod
+    def stranded(cls, clock: ProjectClock, problem: str) -> NoticeKey:
+        """The supervision office is told once that escalation cannot follow this stage entry, per
+        problem (the same problem again in the same stage entry is not news)."""
+        digest = hashlib.sha256(problem.encode("utf-8")).hexdigest()[:16]
+        return cls(clock.stage_seq, NoticeKind.STRANDED, f"x{digest}", NoticeKind.STRANDED, 0)
+
+    @classmethod
     def from_row(cls, row: Any) -> NoticeKey:
         return cls(row.stage_seq, NoticeKind(row.kind), row.round, row.level, row.repeat_no)
 
@@ -103,6 +111,8 @@ class NoticeKey:
         newer follow-up). The official is told about the project as it is, never a state it has left."""
         if self.kind is NoticeKind.DIGEST:
             return False
+        if self.kind is NoticeKind.STRANDED:  # whether it is still stranded, the caller's placement says
+            return clock is None or clock.stage == TERMINATED or clock.stage_seq != self.stage_seq
         if clock is None or clock.stage in SIDE_STATES or clock.stage_seq != self.stage_seq:
             return True
         current = clock.deadline_round if self.kind is NoticeKind.DEADLINE else clock.stale_round

@@ -27,7 +27,7 @@ from followup.paths import shipped_dir
 from followup.settings import Settings
 
 #: The kinds shipped with followup: the ladder levels, staleness, the consolidated and weekly mails.
-KINDS = ("blue", "yellow", "red", "top", "stale", "several", "digest")
+KINDS = ("blue", "yellow", "red", "top", "stale", "several", "digest", "stranded")
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
