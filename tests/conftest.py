@@ -15,13 +15,16 @@ import pytest
 from followup.app import ledger
 from followup.app.ledger import ProjectInput
 from followup.app.runtime import Runtime
+from followup.store.db import forget_engines
 from tests.county import SMALL
 from tests.helpers import Cli, clean_environment, make_runtime, pg_schema
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     clean_environment(monkeypatch, tmp_path)
+    yield
+    forget_engines()  # each test has databases of its own: no pool outlives it
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ def clean_environment(env: pytest.MonkeyPatch, folder: Path) -> None:
     for name in list(os.environ):
         if name.startswith("FOLLOWUP_") and name != "FOLLOWUP_TEST_PG":
             env.delenv(name)
+    env.delenv("COLUMNS", raising=False)  # tables fit the width a test sets, not the developer's terminal
     env.setenv("XDG_DATA_HOME", str(folder / "xdg-data"))
     env.setenv("XDG_CONFIG_HOME", str(folder / "xdg-config"))
 

@@ -1,11 +1,16 @@
 """``followup daemon``: an APScheduler BlockingScheduler in the foreground.
 
-The scheduler only *triggers* three state-based, idempotent functions — sweep, send, digest — with
-the current time; it never holds one job per project and never keeps a persistent job store, so a
-restart loses nothing: the state is the database. SIGTERM (or SIGINT) stops it within seconds: a
-delivery batch ends after the message in flight and gives back what it did not try (a wait for the
-mail server is interrupted at once, except the reply to a message already handed over, which gets a
-few seconds more). Logs go to stderr.
+The scheduler only *triggers* three state-based, idempotent functions — sweep, the weekly mail, send —
+with the daemon's clock; it never holds one job per project and never keeps a persistent job store, so
+a restart loses nothing: the state is the database. The weekly mail follows the daemon's clock, not
+the wall clock: a replayed clock (``--now``) queues it when the replayed week reaches
+``FOLLOWUP_DIGEST_SCHEDULE``, and a daemon started after that moment queues it at once. It is queued
+by the send job, right before it sends, so that Monday's weekly mail and that morning's warnings go
+out together, one mail per person. Log lines carry the daemon's time in the configured zone.
+
+SIGTERM (or SIGINT) stops it within seconds: a delivery batch ends after the message in flight and
+gives back what it did not try (a wait for the mail server is interrupted at once, except the reply to
+a message already handed over, which gets a few seconds more). Logs go to stderr.
 """
 
 from __future__ import annotations
@@ -21,13 +26,12 @@ from datetime import datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from followup.app.delivery import send
-from followup.app.escalation import queue_digests, sweep
+from followup.app.delivery import SendResult, send
+from followup.app.escalation import WeeklyResult, digest_round, queue_weekly, sweep
 from followup.app.runtime import Clock, Runtime
-from followup.domain.timeutil import utcnow
+from followup.domain.timeutil import as_utc, show, utcnow
 from followup.errors import FollowupError
 from followup.settings import WEEKDAYS
 
@@ -55,20 +59,54 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def _send(rt: Runtime, stop: threading.Event | None) -> Callable[[], object]:
+class Weekly:
+    """This week's weekly mail, queued once its time has come by the runtime's clock (replayed or
+    real): checked before every delivery batch, queued once a week (again after a restart: queuing is
+    idempotent)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.done: str | None = None  # the ISO week already queued by this process
+
+    def __call__(self) -> WeeklyResult | None:
+        key, due = digest_round(self.rt)
+        if self.done == key.round or as_utc(self.rt.now()) < due:
+            return None
+        result = queue_weekly(self.rt)  # logs what it queued
+        self.done = key.round
+        return result
+
+
+def _send(rt: Runtime, stop: threading.Event | None, weekly: Weekly) -> Callable[[], object]:
     def job() -> object:
+        _guarded("weekly mail", weekly)()
         result = send(rt, stop=stop)
-        if result.undelivered:
-            log.warning("send: %d notifications not delivered (kept): %s", result.undelivered, result.error)
+        _report(result)
         return result
 
     return job
 
 
+def _report(result: SendResult) -> None:
+    if result.messages or result.obsolete or result.postponed:
+        log.info(
+            "send: %d messages to %d recipients (%d with the weekly mail), %d notifications; "
+            "%d obsolete, %d repeats postponed",
+            result.messages,
+            result.recipients,
+            result.digests,
+            result.sent,
+            result.obsolete,
+            result.postponed,
+        )
+    if result.undelivered:
+        log.warning("send: %d notifications not delivered (kept): %s", result.undelivered, result.error)
+
+
 def schedule(
     rt: Runtime, *, sweep_every: int, send_every: int, stop: threading.Event | None = None
 ) -> BlockingScheduler:
-    """The scheduler with its four jobs: sweep, send, the weekly digest and its catch-up at start.
+    """The scheduler with its two jobs: sweep, and send (the weekly mail first when its time has come).
     ``stop`` set ends a delivery batch after the message in flight."""
     zone = rt.zone
     scheduler = BlockingScheduler(
@@ -83,32 +121,36 @@ def schedule(
         next_run_time=first,
     )
     scheduler.add_job(
-        _guarded("send", _send(rt, stop)),
+        _guarded("send", _send(rt, stop, Weekly(rt))),
         IntervalTrigger(seconds=send_every),
         id="send",
         next_run_time=first + timedelta(seconds=1),
     )
-    weekday, at = rt.settings.digest_schedule
-    scheduler.add_job(
-        _guarded("digest", lambda: queue_digests(rt)),
-        CronTrigger(day_of_week=WEEKDAYS[weekday], hour=at.hour, minute=at.minute, timezone=zone),
-        id="digest",
-    )
-    # After downtime, this week's digest is still owed if its time has passed (queuing is idempotent).
-    scheduler.add_job(
-        _guarded("digest", lambda: queue_digests(rt)), id="digest-catch-up", next_run_time=first
-    )
     return scheduler
+
+
+class ZoneFormatter(logging.Formatter):
+    """Log lines stamped with the daemon's clock (a replayed one too) in the configured zone."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.rt = rt
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return show(self.rt.now(), self.rt.zone) or ""
 
 
 def run(rt: Runtime, *, start: datetime | None, sweep_every: int, send_every: int) -> None:
     """Run until SIGTERM/SIGINT; ``start`` replays from that instant at real speed."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(stream=sys.stderr)
+    rt = replace(rt, clock=make_clock(start))
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler(sys.stderr))
+    for handler in root.handlers:  # the shell's handler too: every line in the zone, by the daemon's clock
+        handler.setFormatter(ZoneFormatter(rt))
     logging.getLogger("followup").setLevel(
         min(logging.getLogger("followup").level or logging.INFO, logging.INFO)
     )
-    rt = replace(rt, clock=make_clock(start))
     halt = threading.Event()
     scheduler = schedule(rt, sweep_every=sweep_every, send_every=send_every, stop=halt)
     weekday, at = rt.settings.digest_schedule
@@ -126,13 +168,14 @@ def run(rt: Runtime, *, start: datetime | None, sweep_every: int, send_every: in
     signal.signal(signal.SIGINT, stop)
     where = rt.settings.smtp_host or str(rt.settings.maildir)
     log.info(
-        "daemon started: sweep every %ss, send every %ss to %s, digest %s %s; clock %s",
+        "daemon started: sweep every %ss, send every %ss to %s, weekly mail %s %s %s; clock %s",
         sweep_every,
         send_every,
         where,
         WEEKDAYS[weekday],
         at.strftime("%H:%M"),
-        "replayed from " + start.isoformat() if start else "real",
+        rt.zone.key,
+        "replayed from " + (show(start, rt.zone) or "") if start else "real",
     )
     scheduler.start()
     log.info("daemon stopped")

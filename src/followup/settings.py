@@ -99,6 +99,16 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
         "FOLLOWUP_DIGEST_SCHEDULE",
         "When the weekly digest (周调度) goes out: day and time (default 'mon 08:30').",
     ),
+    "bureau_unit": (
+        "FOLLOWUP_BUREAU_UNIT",
+        "The unit whose head is the bureau head (招商局/投资促进局 局长), who gets the weekly county "
+        "summary with the supervision office and the principal leaders (default bureau).",
+    ),
+    "long_hold_months": (
+        "FOLLOWUP_LONG_HOLD_MONTHS",
+        "A hold (暂缓) longer than this many months is listed to the supervision office in the weekly "
+        "county summary (default 6).",
+    ),
     "replay": (
         "FOLLOWUP_REPLAY",
         "1 declares a replay: writing commands then accept a --now more than a day ahead of the real "
@@ -141,6 +151,8 @@ class Settings:
     template_dir: Path | None = None
     work_hours: tuple[time, time] = (time(8, 30), time(18, 0))
     digest_schedule: tuple[int, time] = (0, time(8, 30))  # weekday (Monday 0), local time
+    bureau_unit: str = "bureau"  # its head reads the weekly county summary
+    long_hold_months: int = 6  # holds longer than this are listed in the weekly county summary
     replay: bool = False  # a --now far ahead of the real clock is a declared replay, not a typo
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -242,6 +254,8 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
         template_dir=_existing_dir(values.get("template_dir"), "template dir"),
         work_hours=_hours(str(values.get("work_hours") or "08:30-18:00")),
         digest_schedule=_weekly(str(values.get("digest_schedule") or "mon 08:30")),
+        bureau_unit=str(values.get("bureau_unit") or "bureau"),
+        long_hold_months=_months(values.get("long_hold_months")),
         replay=_flag(values.get("replay"), "FOLLOWUP_REPLAY"),
         sources=sources,
     )
@@ -320,6 +334,19 @@ def _weekly(text: str) -> tuple[int, time]:
     if day[:3] not in WEEKDAYS or not clock:
         raise ConfigError(f"bad digest schedule {text!r}: expected a day and a time such as 'mon 08:30'")
     return WEEKDAYS.index(day[:3]), _clock(clock, "digest schedule")
+
+
+def _months(value: Any) -> int:
+    """A whole number of months from 1 to 120 (default 6)."""
+    if value is None or str(value).strip() == "":
+        return 6
+    try:
+        months = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"bad long hold months {value!r}: expected a whole number of months") from None
+    if not 0 < months <= 120:
+        raise ConfigError(f"bad long hold months {value!r}: expected 1 to 120")
+    return months
 
 
 @dataclass(frozen=True)

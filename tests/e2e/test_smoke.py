@@ -35,7 +35,7 @@ def test_a_small_lifecycle(installed: Cli) -> None:
     assert (refused.code, refused.out) == (6, "")
     assert refused.err == (
         "error: cannot enter 洽谈 (talks): missing 投资方 (investor); "
-        "record with --set FIELD=VALUE or `followup project edit`\n"
+        "record with --set 投资方=VALUE or `followup project edit`\n"
     )
     # talks: 90 days from 2026-06-01
     moved = run.ok("advance", "1", "talks", "--by", "lina", "--set", "investor=伊禾集团", "--now", NOW)

@@ -1,7 +1,8 @@
 """A corpus of bad input (issue 7, must show 3): names, labels, addresses, dates, amounts, ids, workflow
 names and files, settings and a ``--now`` typo, each given to the commands that take it. Every case
-must exit 2 (bad input) or 3 (bad workflow file) with exactly one line on stderr, no traceback, nothing
-on stdout, no raw control character on the terminal — and leave every row of the database as it was.
+must exit 2 (bad input), 3 (bad workflow file) or 4 (a name nobody has: people are looked up by key or
+name) with exactly one line on stderr, no traceback, nothing on stdout, no raw control character on the
+terminal — and leave every row of the database as it was.
 
 The CLI runs in-process (tests.helpers.Cli) on ONE database per backend, shared by the module (the
 small county and project 1, at 线索); the whole corpus runs on SQLite, a representative part (``pg``)
@@ -46,6 +47,8 @@ CASES: list[Case] = []
 
 
 def case(id: str, *args: str, code: int = 2, env: dict[str, str] | None = None, pg: bool = False) -> None:
+    if args[:2] == ("project", "edit") and "--by" not in args:
+        args = (*args, "--by", "wangjun")  # required (issue 8): the case is refused for its bad value
     CASES.append(Case(id, args, code, env or {}, pg))
 
 
@@ -247,10 +250,20 @@ for kind, bad in BAD_KEYS.items():
         "--unit",
         "bureau",
     )
-    case(f"key-officer-{kind}", "project", "add", "--name", "x", "--officer", bad, "--unit", "chengguan")
-    case(f"key-by-{kind}", "log", "1", "跟进", "--by", bad, "--now", NOW)
+    # Looking someone up, a word that cannot be a key may still be a name (issue 8): one nobody has is
+    # unknown (exit 4); one that can be neither (not UTF-8) is bad input.
+    found = 2 if kind == "invalid-utf8" else 4
     case(
-        f"key-leader-{kind}", "project", "edit", "1", "--leader", bad, "--now", NOW, pg=kind == "invalid-utf8"
+        f"key-officer-{kind}",
+        *("project", "add", "--name", "x", "--officer", bad, "--unit", "chengguan"),
+        code=found,
+    )
+    case(f"key-by-{kind}", "log", "1", "跟进", "--by", bad, "--now", NOW, code=found)
+    case(
+        f"key-leader-{kind}",
+        *("project", "edit", "1", "--leader", bad, "--now", NOW),
+        code=found,
+        pg=kind == "invalid-utf8",
     )
 
 # --------------------------------------------------------------------------- workflow names

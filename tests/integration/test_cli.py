@@ -41,12 +41,12 @@ def test_organisation_through_the_cli(any_cli: Cli) -> None:
     assert "--reassign-to" in any_cli.ok("official", "deactivate", "--help").out
 
 
-def add(run: Cli, *extra: str) -> int:
+def add(run: Cli, *extra: str, name: str = "伊禾乳制品加工") -> int:
     out = run.ok(
         "project",
         "add",
         "--name",
-        "伊禾乳制品加工",
+        name,
         "--officer",
         "lina",
         "--unit",
@@ -76,6 +76,7 @@ def test_project_add_prints_id_and_show_json(county_cli: Cli) -> None:
         "乳品加工",
         "--land",
         "80",
+        name="华北冷链物流中心",
     )
     assert (first, second) == (1, 2)
     shown = county_cli.ok("project", "show", str(second), "--json").json()
@@ -90,13 +91,14 @@ def test_project_add_prints_id_and_show_json(county_cli: Cli) -> None:
     assert shown["leader"] == {"key": "liuqiang", "name": "刘强"}
     assert shown["officer"] == {"key": "lina", "name": "李娜"}
     text = county_cli.ok("project", "show", "2").out
-    assert "签约 (signing) 自 2026-05-06T00:00:00+08:00" in text
+    assert "签约 (signing) 自 2026-05-06 00:00\n" in text  # no T, no offset (issue 8)
     assert "截止: 2026-07-01" in text
+    assert "合同金额（万元）: 12,000.50\n" in text and "用地（亩）: 80\n" in text
 
 
 def test_list_filters_and_json(county_cli: Cli) -> None:
     add(county_cli)
-    add(county_cli, "--stage", "talks", "--investor", "华北集团", "--chain", "云服务")
+    add(county_cli, "--stage", "talks", "--investor", "华北集团", "--chain", "云服务", name="华北云数据中心")
     county_cli.ok("unit", "add", "hexi", "--name", "河西镇人民政府", "--kind", "township")
     county_cli.ok(
         "official", "add", "sunli", "--name", "孙丽", "--email", "sunli@example.gov.cn", "--unit", "hexi"
@@ -123,7 +125,7 @@ def test_full_lifecycle_with_hold_resume_and_history(county_cli: Cli) -> None:
     assert refused.code == 6
     assert refused.err.strip() == (
         "error: cannot enter 洽谈 (talks): missing 投资方 (investor); "
-        "record with --set FIELD=VALUE or `followup project edit`"
+        "record with --set 投资方=VALUE or `followup project edit`"
     )
     run.ok("advance", pid, "talks", "--by", "lina", "--set", "investor=伊禾集团", "--now", NOW)
     run.ok("log", pid, "投资方来县考察，初步确定选址。", "--by", "lina", "--now", "2026-06-05T09:00")
@@ -208,7 +210,7 @@ def test_edit_records_history_and_recomputes_contract_deadline(county_cli: Cli) 
         "edit",
         pid,
         "--contract-start",
-        "2026-09-15",
+        "2026年9月15日",
         "--by",
         "wangjun",
         "--note",
@@ -282,9 +284,9 @@ BAD_INPUT = [
         "unknown stage 'moon'",
     ),
     (
-        ["project", "add", "--name", "x", "--officer", "lina", "--unit", "chengguan", "--amount", "12万"],
+        ["project", "add", "--name", "x", "--officer", "lina", "--unit", "chengguan", "--amount", "5000元"],
         2,
-        "bad amount '12万'",
+        "bad amount '5000元': amounts are in 万元",
     ),
     (
         ["project", "add", "--name", "x", "--officer", "lina", "--unit", "chengguan", "--amount", "-5"],
@@ -373,8 +375,9 @@ BAD_INPUT = [
     (["log", "1", "   ", "--by", "lina"], 2, "follow-up text must not be empty"),
     (["resume", "1", "--by", "lina"], 2, "project 1 is not on hold"),
     (["project", "list", "--stage", "moon"], 2, "unknown stage 'moon'"),
-    (["project", "edit", "1", "--unit", "nowhere"], 4, "unknown unit 'nowhere'"),
-    (["project", "edit", "1"], 2, "nothing to change"),
+    (["project", "edit", "1", "--unit", "nowhere", "--by", "wangjun"], 4, "unknown unit 'nowhere'"),
+    (["project", "edit", "1", "--by", "wangjun"], 2, "nothing to change"),
+    (["project", "edit", "1", "--name", "y"], 2, "Missing option '--by'"),
     (["project", "show", "abc"], 2, "'abc' is not a valid integer"),
     (["--timezone", "Mars/Base", "project", "list"], 2, "timezone 'Mars/Base' is not a known"),
 ]
@@ -426,6 +429,10 @@ def test_bad_input_one_line_nonzero_and_nothing_written(
 
 def test_uninitialised_database_is_one_line(sqlite_url: str, tmp_path: Path) -> None:
     run = Cli(sqlite_url, tmp_path)
+    result = run("project", "list")
+    assert result.code == 7
+    assert result.err == f"error: there is no database at {tmp_path / 'followup.db'}: run `followup init`\n"
+    (tmp_path / "followup.db").touch()  # a file that is not a followup database (yet)
     result = run("project", "list")
     assert result.code == 7
     assert (

@@ -61,7 +61,8 @@ def test_html_in_a_project_name_is_escaped_in_html_mail(county: Cli, tmp_path: P
         assert "<script>" not in html
         text = body(mail, "plain")
         assert name in text and "<p" not in text and "<br" not in text
-        assert 'followup log 1 "跟进情况" --by lina' in text
+        own = "lina" if "李娜" in str(mail["To"]) else "wangjun"  # each records under their own name
+        assert f'followup log 1 "跟进情况" --by {own}' in text
     assert len({str(m["Message-ID"]) for m in mails}) == 2
     rows = county.ok("outbox", "--json").json()
     assert [r["status"] for r in rows] == ["sent", "sent"]
@@ -110,12 +111,20 @@ def test_weekly_digest_goes_to_those_with_projects_once(county: Cli, tmp_path: P
     )  # deadline 2026-11-15
     early = county.ok("digest", "--now", f"{MONDAY}T08:00").out
     assert early.startswith("0 digests queued for 2026-W43 (due 2026-10-19 08:30)")
-    assert county.ok("digest", "--now", f"{MONDAY}T08:31").out.startswith("2 digests queued")  # lina, wangjun
+    # lina, wangjun (their projects) and 徐丽 (the supervision office: the county summary)
+    assert county.ok("digest", "--now", f"{MONDAY}T08:31").out.startswith("3 digests queued")
     assert county.ok("digest", "--now", f"{MONDAY}T09:00").out.startswith("0 digests queued")
     sent = county.ok("send", "--now", f"{MONDAY}T09:00", "--json").json()
-    assert sent["messages"] == 2
+    assert (sent["messages"], sent["digests"], sent["recipients"]) == (3, 3, 3)
     mails = {str(m["To"]): m for m in messages(tmp_path / "data" / "maildir")}
-    assert set(mails) == {"李娜 <lina@example.gov.cn>", "王军 <wangjun@example.gov.cn>"}  # not 徐丽
+    assert set(mails) == {
+        "李娜 <lina@example.gov.cn>",
+        "王军 <wangjun@example.gov.cn>",
+        "徐丽 <xuli@example.gov.cn>",
+    }
     text = body(mails["李娜 <lina@example.gov.cn>"], "plain")
     assert "伊禾乳制品" in text and "金穗杂粮" in text and "2026-10-21" in text
-    assert "2026年第43周" in text
+    assert "2026年第43周" in text and text.startswith("李娜（责任人）：")
+    assert str(mails["徐丽 <xuli@example.gov.cn>"]["Subject"]).startswith(
+        "【督办周报】2026年第43周 全县亮灯1个"
+    )

@@ -237,12 +237,15 @@ def test_a_template_error_fails_its_messages_only(
     seeded(sqlite_url, tmp_path, officers=1, projects=1)
     templates = tmp_path / "templates"
     templates.mkdir()
-    (templates / "several.subject.j2").write_text("{{ no_such_thing }}", encoding="utf-8")
-    assert cli.ok("sweep", "--now", iso(MONDAY), "--json").json()["queued"] == 4  # 2 each: "several"
-    assert cli.ok("digest", "--now", iso(MONDAY)).out.startswith("2 digests queued")
+    (templates / "yellow.subject.j2").write_text("{{ no_such_thing }}", encoding="utf-8")
+    # 2 each (yellow and stale, one project: the yellow's template), to the officer and the unit head
+    assert cli.ok("sweep", "--now", iso(MONDAY), "--json").json()["queued"] == 4
     code, result, err = send(cli, smtp_server, iso(MONDAY), FOLLOWUP_TEMPLATE_DIR=str(templates))
-    assert code == 8 and "several.subject.j2" in err
-    assert (result["sent"], result["messages"], result["failed"]) == (2, 2, 4)  # the digests went
+    assert code == 8 and "yellow.subject.j2" in err
+    assert (result["sent"], result["messages"], result["failed"]) == (0, 0, 4)
+    assert cli.ok("digest", "--now", iso(MONDAY)).out.startswith("2 digests queued")
+    code, result, err = send(cli, smtp_server, iso(MONDAY, "09:05"), FOLLOWUP_TEMPLATE_DIR=str(templates))
+    assert (code, result["sent"], result["messages"], result["failed"]) == (0, 2, 2, 0)  # the digests go
     statuses = Counter(r[0] for r in query(tmp_path / "followup.db", "SELECT status FROM notifications"))
     assert statuses == Counter({"failed": 4, "sent": 2})
 

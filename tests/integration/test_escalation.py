@@ -40,12 +40,12 @@ def county(rt: Runtime) -> Runtime:
     return rt
 
 
-def major_lead(rt: Runtime, since: str, now: str | None = None) -> int:
+def major_lead(rt: Runtime, since: str, now: str | None = None, name: str = "伊禾乳业十万吨乳制品") -> int:
     """A project of the `major` workflow entered at 线索 (limit: 10 working days)."""
     view = ledger.add_project(
         rt.at(at(now or since, "10:00")),
         ProjectInput(
-            name="伊禾乳业十万吨乳制品",
+            name=name,
             officer="lina",
             unit="chengguan",
             workflow="major",
@@ -127,9 +127,12 @@ def test_hold_pauses_the_working_day_clock(county: Runtime) -> None:
             on=at("2026-09-23"),
         ),
     )
-    held = shown(county, pid, at("2026-10-20"))
+    held = shown(county, pid, at("2026-10-15"))
     assert (held["deadline"], held["level"]) == (None, None)
     assert sweep(county, at("2026-10-09")).queued == 0
+    # Still on hold after its restart date (10-15): 暂缓到期 lights it (major's hold ladder: 黄灯 one
+    # working day after, 10-16).
+    assert shown(county, pid, at("2026-10-20"))["level"] == "yellow"
     # Resumed 10-09: working days on hold (9-23, 10-09] = 9-24, 9-28, 9-29, 9-30, 10-08, 10-09 = 6;
     # 10-12 + 6 working days: 10-13 10-14 10-15 10-16 10-19 10-20 → 2026-10-20.
     resumed = moves.advance(county.at(at("2026-10-09")), Move(pid, "lead", by="lina", on=at("2026-10-09")))
@@ -193,7 +196,7 @@ def test_2027_without_and_with_a_county_calendar(county: Runtime, tmp_path: Path
     calendar.write_text("2027:\n  holidays: [2027-01-01]\n  workdays: []\n", encoding="utf-8")
     declared = make_runtime(county.settings.database_url, tmp_path, calendar_file=str(calendar))
     # With 元旦 declared: 2027-01-04..08 (4..8), 01-11 (9), 01-12 (10) → 2027-01-12.
-    other = major_lead(declared, "2026-12-28")
+    other = major_lead(declared, "2026-12-28", name="华北冷链物流中心")  # one name per unit
     assert shown(declared, other, at("2026-12-28"))["deadline"] == "2027-01-12"
     assert not any("2027" in w for w in status_board(declared.at(at("2026-12-28"))).warnings)
     declared.close()
@@ -225,7 +228,7 @@ def test_staleness_raises_its_own_warning(county: Runtime) -> None:
         since=at("2026-06-01", "00:00"),
         by=None,
     )
-    # talks: staleness 14 days → stale from 2026-06-15, again 06-29; deadline (90 days) 2026-08-30.
+    # talks: staleness 10 working days → stale from 2026-06-15; deadline (90 days) 2026-08-30.
     assert shown(county, view.id, at("2026-06-14"))["stale_since"] is None
     assert shown(county, view.id, at("2026-06-15"))["stale_since"] == "2026-06-15"
     assert sweep(county, at("2026-06-15")).queued == 2
@@ -236,8 +239,10 @@ def test_staleness_raises_its_own_warning(county: Runtime) -> None:
     moves.log(county.at(at("2026-06-16")), view.id, by="lina", text="投资方回复下周考察", on=at("2026-06-16"))
     assert shown(county, view.id, at("2026-06-20"))["stale_since"] is None
     assert sweep(county, at("2026-06-20")).queued == 0
-    assert sweep(county, at("2026-06-30")).queued == 2  # 06-16 + 14 days
-    assert sweep(county, at("2026-07-14")).queued == 2  # the repeat after 14 more quiet days
+    # 06-16 + 10 working days, 端午 (06-19) not counted: 06-17, 06-18, 06-22..26, 06-29, 06-30, 07-01
+    assert sweep(county, at("2026-06-30")).queued == 0
+    assert sweep(county, at("2026-07-01")).queued == 2
+    assert sweep(county, at("2026-07-15")).queued == 2  # the repeat after 10 more quiet working days
 
 
 def test_a_stage_change_ends_the_ladder_and_the_sweep_only_looks_at_due_projects(county: Runtime) -> None:

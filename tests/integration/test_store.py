@@ -8,6 +8,7 @@ Two real processes racing on one project are in ``tests/e2e/test_races.py``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from followup.app import ledger, moves, organisation
+from followup.app import escalation, ledger, moves, organisation
 from followup.app.ledger import ProjectInput
 from followup.app.moves import Move
 from followup.app.runtime import Runtime
@@ -149,6 +150,15 @@ def test_upgrading_from_0001_keeps_the_ledger(db_url: str, tmp_path: Path) -> No
                 "VALUES (1, 'created', '2026-05-01 00:00:00', '2026-05-01 02:00:00', NULL, 'talks')"
             )
         )
+        conn.execute(  # held under the first release: no ladder for a hold that runs out then
+            text(
+                "INSERT INTO projects (id, name, workflow, stage, stage_since, officer_id, unit_id, "
+                "held_stage, hold_until, hold_reason, last_activity_at, created_at, updated_at, version) "
+                "VALUES (2, '冷链物流', 'investment', 'on_hold', '2026-05-01 00:00:00', 1, 1, 'lead', "
+                "'2026-05-20', '资金调整', '2026-05-01 00:00:00', '2026-05-01 02:00:00', "
+                "'2026-05-01 02:00:00', 1)"
+            )
+        )
     engine.dispose()
     rt = make_runtime(db_url, tmp_path)  # `followup init`: upgrades to the head
     project = ledger.get_project(rt, 1).to_dict()
@@ -160,6 +170,11 @@ def test_upgrading_from_0001_keeps_the_ledger(db_url: str, tmp_path: Path) -> No
     )
     assert (project["deadline_version"], project["version"]) == (1, 1)
     assert [e.kind for e in ledger.history(rt, 1)] == ["created"]
+    # the hold that ran out gets a next look, so the sweep puts it on its ladder (暂缓到期)
+    assert ledger.get_project(rt, 2).next_escalation_at is not None
+    upgraded = rt.at(datetime.now(UTC))  # the upgrade happens in real time, not in the test's 2026-06-01
+    assert escalation.sweep(upgraded).looked_at >= 1
+    assert ledger.get_project(upgraded, 2).level is not None
     moves.advance(rt, Move(1, "signing", by="lina", values={"amount": "5000"}))  # the new columns work
     assert ledger.get_project(rt, 1).to_dict()["stage"] == "signing"
     rt.close()

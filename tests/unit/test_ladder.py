@@ -11,6 +11,7 @@ The last follow-up was 2026-10-15 10:00 (02:00 UTC): stale from 10-29, again 11-
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -96,6 +97,10 @@ def test_top_repeats_every_two_weeks(wf: Workflow, cal: WorkCalendar) -> None:
     deadline, stale = result.owed
     assert deadline.key.level == "top" and deadline.key.repeat_no == 1  # 11-30, 12-14
     assert deadline.due_at == local("2026-12-14")
+    # a repeat is not mailed to the readers of the weekly county summary: it lists every 约谈 project
+    assert deadline.roles == (Role.CASE_OFFICER, Role.UNIT_HEAD, Role.LEADER)
+    first = assess(wf, CLOCK, local("2026-11-30", "09:00"), cal, SH).owed[0]
+    assert first.key.repeat_no == 0 and first.roles[-2:] == (Role.SUPERVISION, Role.PRINCIPAL)
     assert stale.key.repeat_no == 3  # 10-29, 11-12, 11-26, 12-10
     assert stale.due_at == local("2026-12-10")
     assert result.next_at == local("2026-12-24")  # staleness 12-24 before top's 12-28
@@ -136,3 +141,88 @@ ladder: [{level: yellow, label: 黄灯, at: {days: 1}, notify: [case_officer]}]
     assert result.level is not None and result.level.key == "orange"
     assert (result.light, result.light_label) == (Light.RED, "橙灯")
     assert result.owed[0].roles == ("leader",)
+
+
+# --------------------------------------------------------------------------- 暂缓到期: the hold-expiry ladder
+#
+# A project of the shipped ``investment`` workflow, on hold (stage entry 4) until 2026-09-30, the eve of
+# 国庆 (10-01..07 off, Saturday 10-10 a make-up working day). Its hold ladder, counted from 09-30:
+# - 黄灯 (yellow) at +1 working day: 10-08 (the holiday skipped), repeated every 5 working days:
+#   10-09 (1) 10-10 Sat (2) 10-12 (3) 10-13 (4) 10-14 (5) → 10-14, then 10-21, 10-28 (11-04 is past red);
+# - 红灯 (red) at +20 working days: 10-08 … 10-16 (8), 10-19 … 10-23 (13), 10-26 … 10-30 (18), 11-02 (19),
+#   11-03 (20) → 11-03, repeated every 5 working days: 11-10, 11-17, 11-24;
+# - 约谈 (top) at +60 days: 11-29.
+# The last follow-up was 2026-06-01: a project on hold is never stale.
+
+HELD = ProjectClock(
+    workflow="investment",
+    stage="on_hold",
+    deadline=None,
+    deadline_version=1,
+    stage_seq=4,
+    last_activity_at=datetime(2026, 6, 1, 2, 0, tzinfo=UTC),
+    hold_until=date(2026, 9, 30),
+)
+
+
+def test_a_hold_owes_nothing_until_its_ladder_is_reached_across_the_holiday(
+    wf: Workflow, cal: WorkCalendar
+) -> None:
+    for day in ("2026-09-30", "2026-10-01", "2026-10-07"):
+        result = assess(wf, HELD, local(day, "09:00"), cal, SH)
+        assert (result.level, result.owed, result.stale_since) == (None, (), None), day
+        assert result.next_at == local("2026-10-08") and result.held
+
+
+def test_a_hold_run_out_climbs_the_hold_ladder(wf: Workflow, cal: WorkCalendar) -> None:
+    result = assess(wf, HELD, local("2026-10-08", "09:00"), cal, SH)
+    assert result.level is not None and result.level.key == "yellow" and result.held
+    assert (result.light, result.light_label, result.level_since) == (Light.YELLOW, "黄灯", date(2026, 10, 8))
+    (owed,) = result.owed
+    assert owed.key == NoticeKey(4, NoticeKind.HOLD, "h20260930", "yellow", 0)
+    assert owed.roles == (Role.CASE_OFFICER, Role.UNIT_HEAD)
+    assert owed.due_at == local("2026-10-08")
+    assert result.next_at == local(
+        "2026-10-14"
+    )  # the repeat, 5 working days on (the make-up Saturday counts)
+
+    result = assess(wf, HELD, local("2026-10-29", "09:00"), cal, SH)
+    (owed,) = result.owed
+    assert (owed.key.level, owed.key.repeat_no, owed.due_at) == ("yellow", 3, local("2026-10-28"))
+    assert result.next_at == local("2026-11-03")  # red comes before the next repeat (11-04)
+
+    result = assess(wf, HELD, local("2026-11-03", "09:00"), cal, SH)
+    (owed,) = result.owed
+    assert (owed.key.level, owed.key.repeat_no, result.level_since) == ("red", 0, date(2026, 11, 3))
+    assert owed.roles == (Role.CASE_OFFICER, Role.UNIT_HEAD, Role.LEADER, Role.SUPERVISION)
+    assert result.next_at == local("2026-11-10")
+
+    result = assess(wf, HELD, local("2026-11-30", "09:00"), cal, SH)
+    (owed,) = result.owed
+    assert (owed.key.level, owed.key.repeat_no, owed.due_at) == ("top", 0, local("2026-11-29"))
+    assert owed.roles[-1] == Role.PRINCIPAL and result.light is Light.TOP
+
+
+def test_a_hold_without_a_restart_date_owes_nothing(wf: Workflow, cal: WorkCalendar) -> None:
+    result = assess(wf, replace(HELD, hold_until=None), local("2027-06-01"), cal, SH)
+    assert (result.level, result.owed, result.next_at) == (None, (), None)
+
+
+def test_without_a_hold_ladder_a_hold_climbs_the_workflows_own() -> None:
+    text = """
+name: county
+label: 县流程
+stages:
+  - {key: lead, label: 线索, limit: {days: 10}}
+  - {key: done, label: 完成, final: true}
+moves: [{from: lead, to: done}]
+ladder:
+  - {level: blue, label: 提示, at: {days: -3}, notify: [case_officer]}
+  - {level: yellow, label: 黄灯, at: {days: 1}, notify: [case_officer, unit_head]}
+"""
+    wf = parse_workflow(text, "county.yaml")
+    clock = replace(HELD, workflow="county")
+    assert wf.ladder_for("on_hold") == wf.ladder
+    result = assess(wf, clock, local("2026-09-27", "09:00"), WorkCalendar(), SH)  # 3 days before 09-30
+    assert result.level is not None and result.level.key == "blue"
+    assert result.owed[0].key.kind is NoticeKind.HOLD

@@ -143,7 +143,7 @@ def test_land_prep_needs_the_land(wf: Workflow) -> None:
     with pytest.raises(GuardFailed) as caught:
         wf.check_move(MoveSubject("signing", {"investor": "伊禾", "amount": 5000}), "land_prep")
     assert str(caught.value).startswith("cannot enter 落地/供地 (land_prep): missing 用地（亩） (land);")
-    assert "--set FIELD=VALUE" in str(caught.value)
+    assert "--set 用地=VALUE" in str(caught.value)  # the field as the county calls it
 
 
 def test_stages_without_requirements(wf: Workflow) -> None:

@@ -90,3 +90,16 @@ def test_a_stranded_notice_is_one_per_problem_and_stage_entry() -> None:
     assert key.is_obsolete(replace(CLOCK, stage="terminated"))
     assert key.is_obsolete(replace(CLOCK, stage_seq=6))
     assert key.is_obsolete(None)
+
+
+def test_a_hold_expiry_warning_is_one_ladder_per_hold_and_restart_date() -> None:
+    held = replace(CLOCK, stage="on_hold", deadline=None, stage_seq=6, hold_until=date(2026, 9, 30))
+    key = NoticeKey.hold(held, "yellow", 1)
+    assert key == NoticeKey(6, NoticeKind.HOLD, "h20260930", "yellow", 1)
+    assert key.ladder == (6, NoticeKind.HOLD, "h20260930") == NoticeKey.hold(held, "red", 0).ladder
+    assert key.ladder != NoticeKey.deadline(CLOCK, "yellow", 1).ladder
+    assert not key.is_obsolete(held)
+    assert key.is_obsolete(replace(held, stage="talks", stage_seq=7))  # resumed
+    assert key.is_obsolete(replace(held, stage="terminated", stage_seq=7))
+    assert key.is_obsolete(replace(held, hold_until=date(2026, 12, 31)))  # another restart date
+    assert key.is_obsolete(None)

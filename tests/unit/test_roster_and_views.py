@@ -62,6 +62,7 @@ def test_views_keep_their_json_names() -> None:
         "to": "talks",
         "note": None,
         "changes": {"investor": [None, "伊禾"]},
+        "entered_by": None,  # 录入人: the operating-system user who typed it (issue 8)
     }
     assert SendResult(skipped_reason="outside working hours").to_dict() == {
         "sent": 0,
@@ -71,6 +72,9 @@ def test_views_keep_their_json_names() -> None:
         "obsolete": 0,
         "deferred": 0,
         "unknown": 0,
+        "postponed": 0,
+        "recipients": 0,
+        "digests": 0,
         "skipped": "outside working hours",
         "error": None,
     }

@@ -62,3 +62,14 @@ def test_missing_config_file_and_workflow_dir(tmp_path: Path) -> None:
         load_settings(env={"FOLLOWUP_CONFIG": str(tmp_path / "nope.toml")})
     with pytest.raises(ConfigError, match="is not a folder"):
         load_settings(env={"FOLLOWUP_WORKFLOW_DIR": str(tmp_path / "nope")})
+
+
+def test_the_weekly_summary_settings(tmp_path: Path) -> None:
+    defaults = load_settings(env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert (defaults.bureau_unit, defaults.long_hold_months) == ("bureau", 6)
+    base = {"XDG_CONFIG_HOME": str(tmp_path)}
+    chosen = load_settings(env={**base, "FOLLOWUP_BUREAU_UNIT": "tzj", "FOLLOWUP_LONG_HOLD_MONTHS": "3"})
+    assert (chosen.bureau_unit, chosen.long_hold_months) == ("tzj", 3)
+    for bad in ("0", "121", "six"):
+        with pytest.raises(ConfigError, match="bad long hold months"):
+            load_settings(env={"XDG_CONFIG_HOME": str(tmp_path), "FOLLOWUP_LONG_HOLD_MONTHS": bad})

@@ -13,11 +13,12 @@ import pytest
 from followup.errors import ConfigError
 from followup.mail.templates import KINDS, render
 from followup.settings import Settings, load_settings
-from tests.letters import LEVELS, alert_context, several_context, stranded_context
+from tests.letters import LEVELS, alert_context, block, several_context, stranded_context
 
 
-def digest_context() -> dict[str, Any]:
-    projects = [
+def digest_context(*, summary: bool = False) -> dict[str, Any]:
+    """The weekly mail of a unit head (as app.weekly makes it), with the county summary if ``summary``."""
+    projects: list[dict[str, Any]] = [
         {
             "id": 12,
             "name": "伊禾乳制品加工",
@@ -32,22 +33,56 @@ def digest_context() -> dict[str, Any]:
             "deadline": "2026-07-06",
             "light": "blue",
         },
-        {"id": 15, "name": "云服务数据中心", "stage_label": "投产", "deadline": None, "light": "green"},
+        {"id": 15, "name": "云服务数据中心", "stage_label": "开工", "deadline": None, "light": "green"},
     ]
     labels = {"green": "正常", "blue": "提示", "yellow": "黄灯", "red": "红灯", "top": "约谈"}
     for p in projects:
-        p["light_label"] = labels[p["light"]]
+        p.update(
+            light_label=labels[p["light"]],
+            unit="城关镇人民政府",
+            stale=p["id"] == 15,
+            stale_days=25 if p["id"] == 15 else None,
+            held=False,
+            hold_until=None,
+            held_since=None,
+            days_past=3 if p["id"] == 12 else None,
+        )
     return {
         "recipient": {
             "name": "王军",
             "email": "wangjun@example.gov.cn",
-            "role": "unit_head",
+            "key": "wangjun",
+            "role": "digest",
             "role_label": "责任单位负责人",
         },
-        "week": "2026年第27周",
+        "week": "2026年第27周（2026-06-29 至 2026-07-05）",
+        "week_label": "2026年第27周",
+        "roles": "责任单位负责人",
+        "by": "wangjun",
         "projects": projects,
         "due_this_week": [projects[1]],
+        "stale": [projects[2]],
+        "lit": 2,
+        "summary": county_summary(projects) if summary else None,
+        "items": [],
+        "highest": None,
         "now": "2026-06-29 08:30",
+    }
+
+
+def county_summary(projects: list[dict[str, Any]]) -> dict[str, Any]:
+    line = {"green": 1, "blue": 1, "yellow": 1, "red": 0, "top": 0, "stale": 1, "on_hold": 0}
+    return {
+        "units": [{"name": "城关镇人民政府", **line}],
+        "totals": {"name": "合计", **line},
+        "lit": 2,
+        "newly_red": [],
+        "newly_top": [],
+        "holds_running_out": [],
+        "long_holds": [],
+        "long_hold_months": 6,
+        "red_and_top": [],
+        "longest_overdue": [projects[0]],
     }
 
 
@@ -80,25 +115,31 @@ def test_every_kind_renders(kind: str, settings: Settings) -> None:
         assert "李娜" in text and "李娜" in html
 
 
-@pytest.mark.parametrize("kind", ["blue", "yellow", "red", "top", "stale"])
+@pytest.mark.parametrize("kind", ["blue", "yellow", "red", "top", "stale", "hold"])
 def test_a_warning_says_what_where_since_when_who_and_how(kind: str, settings: Settings) -> None:
     subject, text, html = render(kind, alert_context(kind), settings)
     label = LEVELS[kind][0]
-    assert subject.startswith(f"【{label}】伊禾乳制品加工") and subject.endswith("（洽谈）")
+    assert subject.startswith(f"【{label}】伊禾乳制品加工") and subject.endswith(
+        "洽谈阶段）" if kind == "hold" else "（洽谈）"
+    )
+    stage = "暂缓（2026-05-06起，原洽谈阶段）" if kind == "hold" else "洽谈（2026-05-06进入）"
     for fact in (
         "#12 伊禾乳制品加工",
-        "洽谈（2026-05-06进入）",
-        "2026-07-01",
+        stage,
+        "2026-07-01" if kind != "hold" else "2026-06-29",
         "责任人：李娜",
-        "城关镇人民政府",
     ):
         assert fact in text, fact
+    assert "城关镇人民政府" in text
     assert 'followup log 12 "跟进情况" --by lina' in text
-    assert "followup advance 12 <阶段> --by lina" in text
+    move = "followup resume 12 --by lina" if kind == "hold" else "followup advance 12 <阶段> --by lina"
+    assert move in text
     assert "followup project show 12" in text
     # the same command in HTML, escaped, so that it reads the same
     assert "followup log 12 &#34;跟进情况&#34; --by lina" in html
-    assert "followup advance 12 &lt;阶段&gt; --by lina" in html
+    assert (
+        "followup resume 12 --by lina" if kind == "hold" else "followup advance 12 &lt;阶段&gt; --by lina"
+    ) in html
     if kind == "blue":
         assert "还有7天到期" in subject and "包联领导：未明确" in text and "督办经过" not in text
     else:
@@ -125,15 +166,50 @@ def test_subjects_of_the_ladder(settings: Settings) -> None:
 
 def test_several_and_digest(settings: Settings) -> None:
     subject, text, html = render("several", several_context(), settings)
-    assert subject == "【项目督办】您有3条项目预警"
+    assert subject == "【红灯】3个项目预警：伊禾乳制品加工等"
     assert text.count("记录跟进：followup log") == 3
-    assert "1. 【红灯】伊禾乳制品加工：洽谈，已超期95天" in text
+    assert "1. 伊禾乳制品加工（洽谈）：【红灯】已超期95天" in text
     assert "followup log 14" in text and "followup log 15" in html
     subject, text, html = render("digest", digest_context(), settings)
     assert subject == "【周调度】2026年第27周 在办项目3个，亮灯2个，本周到期1个"
     assert "【黄灯】#12 伊禾乳制品加工｜洽谈｜期限2026-07-01" in text
-    assert "【正常】#15 云服务数据中心｜投产｜期限不设" in text
-    assert "周调度（2026年第27周）" in text and "王军（责任单位负责人）" in html
+    assert "【正常】【无跟进25天】#15 云服务数据中心｜开工｜期限不设" in text  # stale shows as stale
+    assert "周调度 2026年第27周（2026-06-29 至 2026-07-05）：" in text and "王军（责任单位负责人）" in html
+    assert 'followup log <项目编号> "跟进情况" --by wangjun' in text  # pastes as it is
+    assert "全县督办周报" not in text
+
+
+def test_the_weekly_mail_with_the_county_summary_and_warnings(settings: Settings) -> None:
+    context = digest_context(summary=True)
+    subject, text, html = render("digest", context, settings)
+    assert subject == "【督办周报】2026年第27周 全县亮灯2个"
+    assert "城关镇人民政府：正常1，提示1，黄灯1，红灯0，约谈0；无跟进1，暂缓0" in text
+    assert "1. #12 伊禾乳制品加工（城关镇人民政府，洽谈）已超期3天【黄灯】" in text
+    assert "全县督办周报" in html
+    context["items"] = [{**block(alert_context("red", role="unit_head"))}]
+    context["highest"] = context["items"][0]["level"]
+    subject, text, _ = render("digest", context, settings)
+    assert subject == "【红灯】伊禾乳制品加工 已超期95天；督办周报（2026年第27周）"
+    assert "请督促责任人抓紧推进，说明原因和解决时限。" in text
+    assert 'followup log 12 "跟进情况" --by wangjun' in text and "--by lina" not in text
+
+
+@pytest.mark.parametrize(
+    ("role", "asked", "not_shown"),
+    [
+        ("case_officer", "请尽快推进，记录进展和存在的问题。", "followup extend"),
+        ("unit_head", "请督促责任人抓紧推进", "advance 12"),
+        ("leader", "请您过问推动", "followup log"),
+        ("supervision", "请督查室跟踪督办", "followup log"),
+        ("principal", "提请您约谈", "followup log"),
+    ],
+)
+def test_the_request_fits_the_readers_role(role: str, asked: str, not_shown: str, settings: Settings) -> None:
+    context = alert_context("top" if role == "principal" else "red", role=role)
+    _, text, html = render(context["level"]["key"], context, settings)
+    assert asked in text and asked in html
+    assert not_shown not in text
+    assert text.startswith(f"{context['recipient']['name']}（{context['recipient']['role_label']}）：")
 
 
 def test_html_is_escaped_text_is_literal(settings: Settings) -> None:

@@ -21,6 +21,13 @@ def test_bad_keys(bad: str) -> None:
         validate.key(bad, "official")
 
 
+def test_a_key_is_one_line() -> None:
+    # "$" let a trailing line break through: `unit add "hexi<newline>"` stored a key with a newline in it
+    with pytest.raises(InvalidInput, match=r"^bad unit key 'hexi\\n'"):
+        validate.key("hexi\n", "unit")
+    assert not validate.is_key("lina\n")
+
+
 def test_a_line_is_stripped_and_one_line() -> None:
     assert validate.line("  城关镇人民政府 ", "unit name") == "城关镇人民政府"
     for bad in ("张\n三", "张\r三", "a\x00b", "a\u2028b", "a\x85b", "a\x1bb"):

@@ -20,7 +20,7 @@ from tests.helpers import Cli
 HEAD = """\
 name: mini
 label: 最小流程
-staleness: {days: 30}
+staleness: {working_days: 20}
 """
 
 STAGES = """\
@@ -352,7 +352,7 @@ CASES = [
         id="limit-bare-number",
     ),
     pytest.param(
-        [("staleness: {days: 30}", "staleness: {hours: 30}")],
+        [("staleness: {working_days: 20}", "staleness: {hours: 30}")],
         "staleness.hours",
         f"unknown unit 'hours'; allowed: {UNITS}",
         "hours",
@@ -677,10 +677,16 @@ def test_cli_show_json(run: Cli) -> None:
     assert data["ladder"][0]["at"] == {"days": -7}
     assert data["ladder"][3]["notify"][-1] == "principal"
     assert {"from": "talks", "to": ["signing", "lead"]} in data["moves"]
-    assert data["hold"] == {
-        "label": "暂缓",
-        "from": ["lead", "talks", "signing", "land_prep", "groundbreaking"],
-    }
+    hold = data["hold"]
+    assert (hold["label"], hold["from"]) == (
+        "暂缓",
+        ["lead", "talks", "signing", "land_prep", "groundbreaking"],
+    )
+    assert [(level["level"], level["at"]) for level in hold["ladder"]] == [
+        ("yellow", {"working_days": 1}),
+        ("red", {"working_days": 20}),
+        ("top", {"days": 60}),
+    ]
     assert data["terminate"]["from"][-1] == "on_hold"
 
 
@@ -707,7 +713,7 @@ def test_cli_show_plain(run: Cli) -> None:
     rows = {line.split()[0]: line.split() for line in result.out.splitlines()[2:8]}
     assert [(key, rows[key][1]) for key, _ in INVESTMENT_STAGES] == INVESTMENT_STAGES
     assert re.search(
-        r"^talks\s+洽谈\s+90天\s+14天\s+investor\s+"
+        r"^talks\s+洽谈\s+90天\s+10个工作日\s+investor\s+"
         r"signing, lead, on_hold, terminated$",
         result.out,
         re.MULTILINE,
@@ -721,3 +727,50 @@ def test_cli_show_unknown_workflow(run: Cli) -> None:
     result = run("workflow", "show", "nosuch")
     assert result.code == 3
     assert result.err == "error: no workflow named 'nosuch'; known: investment, major\n"
+
+
+HOLD_LADDER = """\
+  ladder:
+    - {level: yellow, label: 暂缓到期, at: {working_days: 1}, notify: [case_officer],
+       repeat: {working_days: 5}}
+"""
+
+
+def test_hold_may_declare_its_own_ladder() -> None:
+    text = edit(VALID, "hold:\n  label: 暂缓\n", "hold:\n  label: 暂缓\n" + HOLD_LADDER)
+    wf = parse_workflow(text, "mini.yaml")
+    (level,) = wf.hold_ladder
+    assert (level.key, level.label, level.at.to_dict()) == ("yellow", "暂缓到期", {"working_days": 1})
+    assert wf.ladder_for("on_hold") == wf.hold_ladder and wf.ladder_for("lead") == wf.ladder
+    assert (
+        parse_workflow(VALID, "mini.yaml").ladder_for("on_hold") == parse_workflow(VALID, "mini.yaml").ladder
+    )
+    bad = edit(text, "notify: [case_officer],\n", "notify: [mayor],\n")
+    with pytest.raises(WorkflowError) as caught:
+        parse_workflow(bad, "mini.yaml")
+    assert caught.value.key == "hold.ladder[0].notify[0]" and "unknown role 'mayor'" in str(caught.value)
+
+
+def test_calendar_day_staleness_is_advised_against() -> None:
+    from followup.lifecycle.checker import staleness_advice
+
+    assert staleness_advice(parse_workflow(VALID, "mini.yaml")) == []
+    calendar = parse_workflow(
+        edit(VALID, "staleness: {working_days: 20}", "staleness: {days: 14}"), "mini.yaml"
+    )
+    advice = staleness_advice(calendar)
+    assert len(advice) == 2 and advice[0].startswith(
+        "stage lead (线索): staleness {days: 14} counts calendar days"
+    )
+    assert advice[0].endswith("e.g. staleness: {working_days: 10}")
+
+
+def test_cli_check_warns_about_calendar_day_staleness_and_succeeds(run: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "mini.yaml"
+    path.write_text(edit(VALID, "staleness: {working_days: 20}", "staleness: {days: 30}"), encoding="utf-8")
+    result = run("workflow", "check", str(path))
+    assert result.code == 0
+    assert result.out == f"{path}: ok (mini: 3 stages, 2 ladder levels)\n"
+    warnings = result.err.splitlines()
+    assert len(warnings) == 2 and all(w.startswith(f"warning: {path}: stage ") for w in warnings)
+    assert "holidays included" in warnings[0] and "{working_days: 21}" in warnings[0]

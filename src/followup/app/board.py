@@ -11,7 +11,7 @@ from followup.app.escalation import Stranded, stranded_projects
 from followup.app.records import placements
 from followup.app.runtime import Runtime
 from followup.app.views import View
-from followup.domain.kinds import NoticeStatus
+from followup.domain.kinds import Light, NoticeStatus
 from followup.domain.ladder import Memo, assess
 from followup.domain.notices import ProjectClock
 from followup.domain.timeutil import in_zone, local_day
@@ -48,7 +48,8 @@ class OutboxRow(View):
 
 @dataclass
 class UnitLights(View):
-    """One unit's line on the board: its active projects by light, stale, on hold."""
+    """One unit's line on the board: its active projects by light, stale, on hold (a hold that has run out
+    is counted on hold and in the light its hold-expiry ladder gives it)."""
 
     key: str
     name: str
@@ -90,11 +91,17 @@ def status_board(rt: Runtime) -> StatusBoard:
         conn = session.connection()
         for row in queries.active_clocks(conn):
             unit = units.setdefault(row.key, UnitLights(row.key, row.name))
+            placed = placed_in(row.workflow, row.stage)
             if row.stage == ON_HOLD:
                 for line in (unit, totals):
                     line.count("on_hold")
+                if placed.workflow is not None and row.hold_until is not None:  # 暂缓到期 lights it too
+                    clock = ProjectClock.from_row(row)
+                    light = assess(placed.workflow, clock, now, rt.calendar, rt.zone, memo).light
+                    for line in (unit, totals):
+                        if light is not Light.GREEN:
+                            line.count(light)
                 continue
-            placed = placed_in(row.workflow, row.stage)
             workflow = placed.workflow
             if workflow is None or placed.problem is not None:
                 continue  # stranded: said below, in the warnings

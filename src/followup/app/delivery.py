@@ -15,6 +15,12 @@ depends on where they happened:
 * the data went out but the server never confirmed it: ``unknown``, not resent before
   :data:`UNKNOWN_WAIT` has passed, and then as the same message (same Message-ID).
 
+What goes out at all is ``app.letters``'s call: an obsolete or superseded notification is marked
+``obsolete``; a repeat that comes too soon after the last delivery of its ladder, or a reminder with no
+news to go with before the weekly mail, is given back with a later due time (``postponed``, no
+attempt counted); the rest are built into messages. A claim takes along the waiting reminders of
+everyone it has news for (``queries.claim_riders``).
+
 Only the claim's holder records anything: a sender whose claim was taken over sends and records
 nothing more. A batch ends at its deadline (``FOLLOWUP_SEND_DEADLINE``) or when ``stop`` is set (the
 daemon's SIGTERM), after the message in flight; what it did not try goes back untouched.
@@ -64,6 +70,9 @@ class SendResult(View):
     obsolete: int = 0
     deferred: int = 0  # not tried: the connection failed first (no attempt counted)
     unknown: int = 0  # the server took the data and never confirmed it
+    postponed: int = 0  # repeats too soon after the last delivery of their ladder: they wait
+    recipients: int = 0  # people who got a message
+    digests: int = 0  # messages that carried a weekly mail (周调度 / 督办周报)
     skipped_reason: str | None = renamed("skipped", default=None)
     error: str | None = None  # the last reason something was not delivered
 
@@ -99,6 +108,8 @@ def send(rt: Runtime, *, ignore_hours: bool = False, stop: threading.Event | Non
     lease = rt.settings.claim_lease
     with rt.store.transaction() as session:
         token, ids = queries.claim(session.connection(), now, lease, BATCH)
+        if ids:  # reminders waiting for a later mail go with the news their recipient gets now
+            ids += queries.claim_riders(session.connection(), token, now)
     if not ids:
         return result
     batch = _Batch(rt, now, token, ids, result)
@@ -119,6 +130,7 @@ class _Batch:
     ) -> None:
         self.rt, self.now, self.token, self.result = rt, now, token, result
         self.held = set(ids)
+        self.recipients: set[int] = set()
         self.lock = threading.Lock()  # the claim keeper reads `held` from its thread
         self.connection_error: str | None = None
 
@@ -157,6 +169,12 @@ class _Batch:
         done = self._record(queries.mark_sent, letter.ids, letter.message.message_id, self.now)
         self.result.sent += done
         self.result.messages += 1
+        self.result.digests += letter.weekly
+        self.recipients.add(letter.recipient)
+        self.result.recipients = len(self.recipients)
+
+    def postpone(self, ids: Collection[int], until: datetime) -> None:
+        self.result.postponed += self._record(queries.postpone, ids, until)
 
     def unknown(self, letter: Letter, error: str) -> None:
         retry_at = self.now + UNKNOWN_WAIT
@@ -230,6 +248,11 @@ def _deliver(rt: Runtime, batch: _Batch, built: Built, stop: threading.Event | N
 
     if built.obsolete:
         batch.obsolete(built.obsolete)
+    waiting: dict[datetime, list[int]] = defaultdict(list)
+    for ids, until in built.waiting:
+        waiting[until].extend(ids)
+    for until, held_back in waiting.items():
+        batch.postpone(held_back, until)
     for ids, error in built.broken:
         batch.fail(ids, error, permanent=True)
     if not built.letters:

@@ -1,4 +1,5 @@
-"""Escalation: queue what the ladder owes (sweep) and the weekly digest; delivery is ``app.delivery``.
+"""Escalation: queue what the ladder owes (sweep) and the weekly mail; delivery is ``app.delivery``,
+what a mail says ``app.letters`` (and ``app.weekly``, ``app.blocks``).
 
 Both are state-based and idempotent functions of the database and the runtime's now; the daemon only
 triggers them. Queuing and the project's next look are written in one transaction; a notification's
@@ -22,9 +23,9 @@ from followup.app.views import View
 from followup.domain.kinds import NoticeKind, NoticeStatus, Role
 from followup.domain.ladder import Memo, assess
 from followup.domain.notices import NoticeKey, ProjectClock
-from followup.domain.timeutil import as_utc
+from followup.domain.timeutil import as_utc, show
 from followup.domain.workflow import TERMINATED
-from followup.store import queries
+from followup.store import mailing, queries
 from followup.store.models import Project
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,10 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
         queries.set_next_looks(conn, looks)
     if result.queued:
         log.info(
-            "sweep at %s: %d projects due, %d notifications queued", now.isoformat(), len(due), result.queued
+            "sweep at %s: %d projects due, %d notifications queued",
+            show(now, rt.zone),
+            len(due),
+            result.queued,
         )
     return result
 
@@ -179,14 +183,28 @@ def digest_round(rt: Runtime) -> tuple[NoticeKey, datetime]:
     return NoticeKey.digest(year, week), due
 
 
-def queue_digests(rt: Runtime) -> int:
-    """Queue this week's digest for every official who has projects to report; idempotent."""
+@dataclass(frozen=True)
+class WeeklyResult(View):
+    """This week's weekly mails: the week, how many were queued now, and to how many people they go."""
+
+    round: str
+    due: datetime
+    queued: int
+    recipients: int  # officials with active projects or reading the summary
+    summary_readers: int  # of them, those who read the county summary
+
+
+def queue_weekly(rt: Runtime) -> WeeklyResult:
+    """Queue this week's weekly mail (周调度, with the county summary for its readers) for every official
+    with active projects and every reader of the summary, once its time has come; idempotent. What it
+    says, and whether it is sent at all (nothing to report: not sent), is decided when it goes out."""
     now = rt.now()
     key, due = digest_round(rt)
     if as_utc(now) < due:
-        return 0
+        return WeeklyResult(key.round, due, 0, 0, 0)
     with rt.store.transaction() as session:
         conn = session.connection()
+        officials, readers = mailing.digest_recipients(conn, rt.settings.bureau_unit)
         rows = [
             {
                 "project_id": None,
@@ -199,6 +217,21 @@ def queue_digests(rt: Runtime) -> int:
                 "created_at": now,
                 "next_attempt_at": now,
             }
-            for who in sorted(queries.digest_recipients(conn))
+            for who in sorted(officials | readers)
         ]
-        return queries.queue_digests(conn, rows)
+        queued = queries.queue_digests(conn, rows)
+    result = WeeklyResult(key.round, due, queued, len(rows), len(readers))
+    if queued:
+        log.info(
+            "weekly mail %s: %d digests queued for %d recipients (%d with the county summary)",
+            key.round,
+            queued,
+            len(rows),
+            len(readers),
+        )
+    return result
+
+
+def queue_digests(rt: Runtime) -> int:
+    """Queue this week's weekly mails (:func:`queue_weekly`); how many were new."""
+    return queue_weekly(rt).queued

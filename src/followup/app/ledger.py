@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 from followup.app import records
 from followup.app.runtime import Runtime
 from followup.app.views import EventView, ProjectView
-from followup.domain import deadlines, validate
+from followup.domain import deadlines, validate, words
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.kinds import EventKind
-from followup.domain.timeutil import local_day
+from followup.domain.timeutil import in_zone, local_day
 from followup.domain.workflow import ON_HOLD, SIDE_STATES, TERMINATED, Workflow
-from followup.errors import InvalidInput
-from followup.store.models import Project, ProjectEvent
+from followup.errors import DuplicateKey, InvalidInput
+from followup.store.models import Project, ProjectEvent, Unit
 
 
 @dataclass
@@ -52,8 +52,12 @@ def add_project(
     stage: str | None = None,
     since: datetime | None = None,
     by: str | None = None,
+    last_followup: datetime | None = None,
+    allow_duplicate: bool = False,
 ) -> ProjectView:
-    """Enter a project, at the first stage or (an existing ledger line) at ``stage`` reached ``since``."""
+    """Enter a project, at the first stage or (a ledger line) at ``stage`` (key or label) reached
+    ``since``; its quiet clock starts at entry or ``last_followup`` (:func:`_quiet_from`). A second
+    project of the same name in the unit is refused unless ``allow_duplicate``."""
     now = rt.now()
     if not data.name or not data.officer or not data.unit:
         raise InvalidInput("a project needs --name, --officer and --unit")
@@ -61,18 +65,16 @@ def add_project(
     workflow = rt.workflows.get(
         validate.workflow_name(data.workflow) if data.workflow is not None else rt.settings.default_workflow
     )
-    stage = stage or workflow.first
-    if stage in SIDE_STATES:
-        raise InvalidInput(
-            f"a project enters the ledger in a stage, not {stage!r}; stages: {', '.join(workflow.stages)}"
-        )
-    workflow.stage(stage)
+    stage = _entry_stage(workflow, stage)
     since = since or now
-    records.check_when(rt, since, now, None, "--since")
+    quiet_from = _quiet_from(rt, since, last_followup, now)
     with rt.store.transaction() as session:
         officer = records.official(session, data.officer, what="officer")
-        unit = records.unit(session, data.unit)
+        unit = records.unit(session, data.unit, lock=True)
+        if not allow_duplicate:
+            _refuse_namesake(session, name, unit)
         values = _entry_values(session, workflow, stage, data.values, local_day(since, rt.zone))
+        actor = records.official(session, by, what="--by official") if by else None
         row = Project(
             name=name,
             workflow=workflow.name,
@@ -80,7 +82,7 @@ def add_project(
             stage_since=since,
             officer=officer,
             unit=unit,
-            last_activity_at=since,
+            last_activity_at=quiet_from,
             created_at=now,
             updated_at=now,
             stage_seq=1,
@@ -91,12 +93,57 @@ def add_project(
         result = records.reschedule(rt, row, workflow, now)
         session.add(row)
         session.flush()
-        actor = records.official(session, by) if by else None
-        changes = {k: records.shown(v) for k, v in values.items()} or None
+        changes = {k: records.shown(v) for k, v in values.items()}
+        if last_followup is not None:  # kept with the line, as the ledger said it
+            changes["last_followup"] = records.shown(in_zone(last_followup, rt.zone))
         records.record_event(
-            session, row, EventKind.CREATED, at=since, now=now, by=actor, to_stage=stage, changes=changes
+            rt,
+            session,
+            row,
+            EventKind.CREATED,
+            at=since,
+            now=now,
+            by=actor,
+            to_stage=stage,
+            changes=changes or None,
         )
         return records.project_view(rt, row, workflow, result)
+
+
+def _quiet_from(rt: Runtime, since: datetime, last_followup: datetime | None, now: datetime) -> datetime:
+    """Where a new project's quiet clock (跟进超时) starts: at entry (``now``) — a ledger line loaded
+    today is not "168 days without follow-up" today — or at the ledger's last follow-up, or at
+    ``since`` when that is later (reaching the stage was news too)."""
+    records.check_when(rt, since, now, None, "--since")
+    if last_followup is None:
+        return now
+    records.check_when(rt, last_followup, now, None, "--last-followup")
+    return max(since, last_followup)
+
+
+def _entry_stage(workflow: Workflow, word: str | None) -> str:
+    """The stage a project enters the ledger in: ``word`` (a key or a label), or the first."""
+    stage = workflow.first if word is None else words.stage_key(workflow, word)
+    if stage in SIDE_STATES:
+        raise InvalidInput(
+            f"a project enters the ledger in a stage, not {workflow.label_of(stage)} ({stage}); "
+            f"stages: {', '.join(f'{k} ({s.label})' for k, s in workflow.stages.items())}"
+        )
+    return stage
+
+
+def _refuse_namesake(session: Session, name: str, unit: Unit, project_id: int | None = None) -> None:
+    """Refuse a second project of the same name (compared as words are) in one unit: mostly the same
+    project entered twice. A voided project is none."""
+    rows = session.execute(
+        select(Project.id, Project.name).where(Project.unit_id == unit.id, Project.voided_at.is_(None))
+    ).all()
+    same = [str(r.id) for r in rows if r.id != project_id and words.folded(r.name) == words.folded(name)]
+    if same:
+        raise DuplicateKey(
+            f"unit {unit.key!r} ({unit.name}) already has a project named {validate.shown(name)}: "
+            f"project {', '.join(same)}; if this is another one, give --allow-duplicate"
+        )
 
 
 def _entry_values(
@@ -108,7 +155,8 @@ def _entry_values(
     missing = [f for f in workflow.required_at(stage) if values.get(f) in (None, "")]
     if missing:
         names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
-        raise InvalidInput(f"a project at {workflow.label_of(stage)} ({stage}) needs {names}")
+        options = " ".join(f"--{f.replace('_', '-')} VALUE" for f in missing)
+        raise InvalidInput(f"a project at {workflow.label_of(stage)} ({stage}) needs {names}: give {options}")
     record = workflow.stages[stage].records
     if record and values.get(record) is None:
         values[record] = entered
@@ -122,26 +170,25 @@ def get_project(rt: Runtime, project_id: int) -> ProjectView:
 
 
 def list_projects(rt: Runtime, filters: ProjectFilter) -> list[ProjectView]:
+    """The projects ``filters`` choose, by id. Terminated ones only with ``include_ended`` or a stage
+    filter that names them; voided ones (entered by mistake) only with ``include_ended``."""
     now = rt.now()
     with rt.store.reading() as session:
         query = select(Project).order_by(Project.id)
         if filters.stage:
-            known = rt.workflows.all_states()
-            if filters.stage not in known:
-                raise InvalidInput(f"unknown stage {filters.stage!r}; stages: {', '.join(sorted(known))}")
-            query = query.where(Project.stage == filters.stage)
+            query = query.where(Project.stage.in_(sorted(_stage_filter(rt, filters.stage))))
         elif not filters.include_ended:
             query = query.where(Project.stage != TERMINATED)
+        if not filters.include_ended:
+            query = query.where(Project.voided_at.is_(None))
         if filters.unit:
             query = query.where(Project.unit_id == records.unit(session, filters.unit, active=False).id)
         if filters.officer:
-            query = query.where(
-                Project.officer_id == records.official(session, filters.officer, active=False).id
-            )
+            officer = records.official(session, filters.officer, active=False, what="officer")
+            query = query.where(Project.officer_id == officer.id)
         if filters.leader:
-            query = query.where(
-                Project.leader_id == records.official(session, filters.leader, active=False).id
-            )
+            leader = records.official(session, filters.leader, active=False, what="leader")
+            query = query.where(Project.leader_id == leader.id)
         if filters.chain:
             query = query.where(Project.chain == validate.line(filters.chain, "chain"))
         if filters.workflow is not None:
@@ -150,8 +197,26 @@ def list_projects(rt: Runtime, filters: ProjectFilter) -> list[ProjectView]:
         return [records.view_of(rt, row, now) for row in session.scalars(query).unique()]
 
 
+def _stage_filter(rt: Runtime, word: str) -> set[str]:
+    """The stages ``word`` (a key or a label) names in any workflow that loads."""
+    loaded = [rt.workflows.get(n) for n in rt.workflows.names() if rt.workflows.problem(n) is None]
+    found = words.stage_keys(loaded, word)
+    if not found:
+        named = {s: wf.label_of(s) for wf in loaded for s in wf.states()}
+        close = words.suggestions(word, sorted(named.items()))
+        stages = ", ".join(f"{k} ({label})" for k, label in named.items())
+        raise InvalidInput(f"unknown stage {validate.shown(word)}{words.then(close)}stages: {stages}")
+    return found
+
+
 def edit_project(
-    rt: Runtime, project_id: int, data: ProjectInput, *, by: str | None, note: str | None
+    rt: Runtime,
+    project_id: int,
+    data: ProjectInput,
+    *,
+    by: str,
+    note: str | None,
+    allow_duplicate: bool = False,
 ) -> ProjectView:
     """Change a project's fields, its officer, unit or workflow; recorded in its history. Changing the
     contract date of the current stage, or the workflow, recomputes the deadline.
@@ -165,7 +230,7 @@ def edit_project(
     new_workflow = None if data.workflow is None else rt.workflows.get(validate.workflow_name(data.workflow))
     with rt.store.transaction() as session:
         row = records.project(session, project_id, lock=True)
-        actor = records.official(session, by) if by else None
+        actor = records.official(session, by, what="--by official")
         fields = records.parse_values(session, data.values)
         values: dict[str, Any] = {}  # in the order the history shows them
         if name is not None:
@@ -180,6 +245,8 @@ def edit_project(
             workflow = new_workflow
         values.update(_placed(row, workflow, data.stage, moved="workflow" in values))
         values.update(fields)
+        if ("name" in values or "unit" in values) and not allow_duplicate:
+            _refuse_namesake(session, values.get("name", row.name), values.get("unit", row.unit), row.id)
         if workflow is not None:
             _refuse_missing_or_cleared(workflow, row, values)
         recompute = "workflow" in values or "stage" in values
@@ -195,7 +262,7 @@ def edit_project(
         row.updated_at = now
         result = records.reschedule(rt, row, workflow, now)
         records.record_event(
-            session, row, EventKind.EDIT, at=now, now=now, by=actor, note=note, changes=changes
+            rt, session, row, EventKind.EDIT, at=now, now=now, by=actor, note=note, changes=changes
         )
         session.flush()
         problem = records.placement(rt, row.workflow, row.stage, row.held_stage).problem
@@ -224,9 +291,10 @@ def _placed(row: Project, workflow: Workflow | None, stage: str | None, *, moved
             f"{workflow.name}: --stage only places a project whose stage its workflow lacks; "
             f"move it with `followup advance`"
         )
+    stage = words.stage_key(workflow, stage)
     if stage not in workflow.stages:
         raise InvalidInput(
-            f"unknown stage {validate.shown(stage)} in workflow {workflow.name}; "
+            f"a project is placed in a stage, not {workflow.label_of(stage)} ({stage}); "
             f"stages: {', '.join(workflow.stages)}"
         )
     return {"held_stage" if held else "stage": stage}
@@ -259,6 +327,39 @@ def _recompute_deadline(rt: Runtime, row: Project, workflow: Workflow, changes: 
         changes["deadline"] = [records.shown(row.deadline), records.shown(new)]
         row.deadline = new
         row.deadline_version += 1  # a new deadline starts a fresh ladder
+
+
+def void_project(rt: Runtime, project_id: int, *, by: str, reason: str) -> ProjectView:
+    """Void a project entered by mistake (a duplicate, a test line): it leaves every list (but with
+    ``--all``), the board, the sweep, the digests and the metrics, and takes no more changes; its
+    history keeps it, with this line. Its stage becomes terminated so that whatever follows active
+    projects passes it by; ``voided_at`` tells it from a project that really ended."""
+    now = rt.now()
+    reason = validate.note(reason, "reason")
+    with rt.store.transaction() as session:
+        row = records.project(session, project_id, lock=True)  # a voided one is refused here
+        actor = records.official(session, by, what="--by official")
+        source = row.stage
+        row.voided_at = now
+        row.stage, row.stage_since, row.end_reason = TERMINATED, now, reason
+        row.deadline = None
+        row.stage_seq += 1  # what was queued for it is obsolete
+        row.level, row.next_escalation_at = None, None
+        row.updated_at = now
+        records.record_event(
+            rt,
+            session,
+            row,
+            EventKind.VOID,
+            at=now,
+            now=now,
+            by=actor,
+            from_stage=source,
+            to_stage=TERMINATED,
+            note=reason,
+        )
+        session.flush()
+        return records.view_of(rt, row, now)
 
 
 def history(rt: Runtime, project_id: int) -> list[EventView]:

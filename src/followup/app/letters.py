@@ -1,15 +1,26 @@
-"""From claimed outbox rows to messages: group by recipient, drop what is obsolete, render templates.
+"""From claimed outbox rows to messages: what no longer goes out, what waits, one mail per recipient.
 
-A notification is obsolete when its project has moved on since it was queued (``NoticeKey.is_obsolete``):
-the official is told about the project as it is, never about a state it has left.
+Before anything is grouped, each claimed notification is judged (:func:`_judge`):
 
-A recipient's warnings are consolidated into messages of at most ``warnings_per_message`` each (a crash
-resends at most one message: a bounded one). A message's Message-ID derives from the random nonces of
-its notifications (stored when they were queued), so the same group is the same message on a retry and
-two databases never make the same id. A group that was handed over once (its Message-ID stored right
-before: a crash, a refusal, an unknown outcome) goes again as that same message: same group, same id.
-Anything that goes wrong building one message (a context, a template) is that message's permanent
-failure (``Built.broken``), never the batch's.
+- **obsolete** when its project has moved on since it was queued (``NoticeKey.is_obsolete``: the
+  official is told about the project as it is, never about a state it has left), when it is
+  *superseded* — a newer notification of the same ladder to the same person exists, not obsolete and not
+  failed (after a weekend the 【提示】 queued on Sunday and the 【黄灯】 queued on Monday: only the 【黄灯】
+  goes) — and when a weekly mail has nothing to report;
+- **waiting** when it is a repeat that comes sooner than its interval after the last delivery of its
+  ladder to that person, or on the working day right after that delivery: repeats follow deliveries,
+  not due dates (a ledger line entered overdue, a repeat due during a holiday and delivered after it,
+  a 3-day repeat over a weekend, are never told again the next working day).
+
+The rest becomes one mail per recipient: every warning, one block per project (``app.blocks``), and that
+recipient's weekly mail when it is in the batch (Monday's digest and that morning's warnings are one
+mail), at most ``warnings_per_message`` warnings each (a crash resends at most one message: a bounded
+one); stranded-project alerts go in their own mail. A message's Message-ID derives from the random
+nonces of its notifications (stored when they were queued), so the same group is the same message on a
+retry and two databases never make the same id. A group that was handed over once (its Message-ID stored
+right before: a crash, a refusal, an unknown outcome) goes again as that same message: same group, same
+id, judged only for obsolescence. Anything that goes wrong building one message (a context, a template)
+is that message's permanent failure (``Built.broken``), never the batch's.
 """
 
 from __future__ import annotations
@@ -24,43 +35,47 @@ from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from followup.app import records
+from followup.app import blocks, records
+from followup.app.blocks import Warning
+from followup.app.escalation import digest_round
 from followup.app.runtime import Runtime
+from followup.app.weekly import weekly_contexts
 from followup.domain.kinds import NoticeKind, Role
-from followup.domain.ladder import assess
+from followup.domain.limits import Limit
 from followup.domain.notices import NoticeKey, ProjectClock
-from followup.domain.timeutil import as_utc, local_day
-from followup.domain.workflow import TERMINATED, Workflow
-from followup.errors import FollowupError
+from followup.domain.timeutil import as_utc, local_day, start_of_day
+from followup.domain.workflow import ON_HOLD
 from followup.mail.message import OutgoingMessage, make_message_id
-from followup.store import queries
+from followup.store import mailing
+from followup.store.mailing import LadderState
 from followup.store.models import Official, Project
 
 log = logging.getLogger(__name__)
 
 SHIPPED_LEVELS = ("blue", "yellow", "red", "top")
-STALE_LABEL = "跟进超时"
 DIGEST_LABEL = "周调度"
-
-#: one group of notifications for one recipient: (notification id, template context) each
-Items = list[tuple[int, dict[str, Any]]]
+WARNING = "warning"
+DIGEST = "digest"
+STRANDED = "stranded"
 
 
 @dataclass(frozen=True)
 class Letter:
     ids: tuple[int, ...]
     message: OutgoingMessage
+    recipient: int = 0
+    weekly: bool = False  # carries the recipient's weekly mail (周调度 / 督办周报)
 
 
 @dataclass
 class Built:
-    """What the claimed notifications became: messages, obsolete ids, and groups that could not be built
-    (their ids and why)."""
+    """What the claimed notifications became: messages, obsolete ids, repeats that wait (ids, until), and
+    groups that could not be built (their ids and why)."""
 
     letters: list[Letter] = field(default_factory=list)
     obsolete: list[int] = field(default_factory=list)
+    waiting: list[tuple[tuple[int, ...], datetime]] = field(default_factory=list)
     broken: list[tuple[tuple[int, ...], str]] = field(default_factory=list)
 
 
@@ -71,8 +86,24 @@ class _Loaded:
     notes: Sequence[Any]
     projects: dict[int, Project]
     people: dict[int, Official]
-    sent_before: dict[tuple[int, int, str], list[dict[str, str]]]
-    digests: dict[int, dict[str, Any] | None]
+    ladders: dict[tuple[int, int, str, str, int], LadderState]
+    escalation: dict[int, list[dict[str, str]]]
+    weekly: dict[int, dict[str, Any] | None]
+    facts: dict[int, dict[str, Any]] = field(default_factory=dict)  # per project, made once
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One claimed notification that goes out: its family of mail and what it contributes."""
+
+    id: int
+    family: str  # warning | digest | stranded
+    role: str
+    project: int | None = None
+    warning: Warning | None = None
+    context: dict[str, Any] | None = None  # digest and stranded
+    due_at: datetime | None = None
+    reminder: bool = False  # 跟进超时 or a repeat: goes with news, at the latest with the weekly mail
 
 
 def _domain(mail_from: str) -> str:
@@ -89,71 +120,134 @@ def message_key(nonces: Sequence[str]) -> str:
 
 
 def build_messages(rt: Runtime, ids: Sequence[int], now: datetime) -> Built:
-    """Messages for the claimed notifications ``ids`` (per recipient and kind, at most
-    ``warnings_per_message`` warnings each), the obsolete ids, and what could not be built."""
+    """Messages for the claimed notifications ``ids``, the obsolete ids, the repeats that wait, and what
+    could not be built."""
     loaded = _load(rt, ids, now)
     local_now = as_utc(now).astimezone(rt.zone).strftime("%Y-%m-%d %H:%M")
     built = Built()
-    # (recipient, kind, the Message-ID the group was handed over with before, if it was) → its items
-    groups: dict[tuple[int, str, str | None], Items] = defaultdict(list)
+    # (recipient, mail or stranded, the Message-ID the group was handed over with before) → its pieces
+    groups: dict[tuple[int, str, str | None], list[_Piece]] = defaultdict(list)
     nonces: dict[int, str] = {}
     for n in loaded.notes:
         nonces[n.id] = n.nonce
         try:
-            kind, context = _context(rt, loaded, n, now)
+            judged = _judge(rt, loaded, n, now)
         except Exception as exc:  # a broken project or workflow: this notification's trouble only
             log.exception("notification %s cannot be composed", n.id)
             built.broken.append(((n.id,), f"cannot compose the message: {type(exc).__name__}: {exc}"))
             continue
-        if context is None:
+        if judged is None:
             built.obsolete.append(n.id)
-            continue
-        groups[(n.recipient_id, kind, n.message_id)].append((n.id, {**context, "now": local_now}))
-    cap = rt.settings.warnings_per_message
-    for (who, kind, pinned), items in groups.items():
-        chunks = (
-            [items] if pinned or kind == "digest" else [items[i : i + cap] for i in range(0, len(items), cap)]
-        )
+        elif isinstance(judged, datetime):
+            built.waiting.append(((n.id,), judged))
+        else:
+            family = STRANDED if judged.family == STRANDED else "mail"
+            groups[(n.recipient_id, family, n.message_id)].append(judged)
+    weekly_at = digest_round(rt)[1]
+    for (who, family, pinned), pieces in groups.items():
+        if not pinned and family != STRANDED:
+            pieces = _with_news(pieces, weekly_at, as_utc(now), built)
+            if not pieces:
+                continue
+        cap = rt.settings.warnings_per_message
+        if pinned:
+            chunks = [pieces]
+        elif family == STRANDED:
+            chunks = [pieces[i : i + cap] for i in range(0, len(pieces), cap)]
+        else:
+            chunks = _chunks(pieces, cap)
         for chunk in chunks:
-            chunk_ids = tuple(i for i, _ in chunk)
+            chunk_ids = tuple(sorted(p.id for p in chunk))
             message_id = pinned or make_message_id(
                 message_key([nonces[i] for i in chunk_ids]), _domain(rt.settings.mail_from)
             )
             try:
-                built.letters.append(_letter(rt, loaded.people[who], kind, chunk, local_now, message_id))
+                letter = _letter(rt, loaded, loaded.people[who], family, chunk, local_now, message_id, now)
             except Exception as exc:  # a template error, a bad header value: this message only
                 log.exception("message %s cannot be built", message_id)
                 built.broken.append((chunk_ids, f"cannot build the message: {type(exc).__name__}: {exc}"))
+                continue
+            built.letters.append(letter)
     return built
 
 
-def _context(rt: Runtime, loaded: _Loaded, n: Any, now: datetime) -> tuple[str, dict[str, Any] | None]:
-    """The kind of message notification ``n`` goes in and its template context (None: obsolete)."""
-    person = loaded.people[n.recipient_id]
-    recipient = {
-        "name": person.name,
-        "email": person.email,
-        "role": n.role,
-        "role_label": Role(n.role).label if n.role in Role._value2member_map_ else DIGEST_LABEL,
-    }
+def _judge(rt: Runtime, loaded: _Loaded, n: Any, now: datetime) -> _Piece | datetime | None:
+    """What becomes of notification ``n``: a piece of a mail, the moment a repeat may go (it waits), or
+    None (obsolete)."""
     if n.kind == NoticeKind.DIGEST:
-        digest = loaded.digests[n.recipient_id]
-        return "digest", None if digest is None else {"recipient": recipient, **digest}
+        weekly = loaded.weekly.get(n.recipient_id)
+        return None if weekly is None else _Piece(n.id, DIGEST, n.role, context=weekly)
     project = loaded.projects.get(n.project_id)
     key = NoticeKey.from_row(n)
-    kind = "stranded" if key.kind is NoticeKind.STRANDED else "warning"
     if key.is_obsolete(ProjectClock.from_row(project) if project else None):
-        return kind, None
+        return None
     assert project is not None  # a notification of a vanished project is obsolete
     placed = records.placement(rt, project.workflow, project.stage, project.held_stage)
-    if kind == "stranded":  # news only while the project is still stranded
-        return kind, None if placed.problem is None else {
-            "recipient": recipient,
-            **_stranded(project, placed),
-        }
-    if placed.problem is not None:  # its ladder waits until the project is repaired (the office is told)
-        return kind, None
-    return kind, {"recipient": recipient, **_warning_context(rt, loaded, n, project, now)}
+    if key.kind is NoticeKind.STRANDED:  # news only while the project is still stranded
+        if placed.problem is None:
+            return None
+        return _Piece(n.id, STRANDED, n.role, project.id, context=_stranded(project, placed))
+    if placed.problem is not None or placed.workflow is None:
+        return None  # its ladder waits until the project is repaired (the office is told)
+    state = loaded.ladders.get((project.id, n.stage_seq, n.kind, n.round, n.recipient_id))
+    if n.message_id is None:  # a group handed over before goes again as it was
+        if state is not None and state.newest is not None and state.newest > n.id:
+            return None  # superseded: a newer rung or repeat of this ladder is on its way
+        wait = _repeat_waits(rt, placed.workflow, project, n, state, now)
+        if wait is not None:
+            return wait
+    # A repeat of a ladder this person was never told of (a ledger line entered overdue, downtime) is news.
+    told = state is not None and state.last_sent is not None
+    reminder = key.kind is NoticeKind.STALE or (key.is_reminder and told)
+    level = blocks.level_of(placed.workflow, n.kind, project.stage, n.level)
+    if project.id not in loaded.facts:
+        loaded.facts[project.id] = blocks.facts(rt, project, placed.workflow, now)
+    return _Piece(
+        n.id,
+        WARNING,
+        n.role,
+        project.id,
+        warning=Warning(n.id, n.kind, level),
+        due_at=as_utc(n.due_at),
+        reminder=reminder,
+    )
+
+
+def _with_news(pieces: list[_Piece], weekly_at: datetime, now: datetime, built: Built) -> list[_Piece]:
+    """A recipient's pieces that go now. Reminders go with news (a new rung, the weekly mail); without
+    any, they go once this week's weekly mail time (``weekly_at``) has come, if they were due by then;
+    the others wait for the next one (``built.waiting``)."""
+    if any(not p.reminder for p in pieces):
+        return pieces
+    going = [p for p in pieces if p.due_at is not None and p.due_at <= weekly_at <= now]
+    later = weekly_at if now < weekly_at else weekly_at + timedelta(days=7)
+    built.waiting.extend(((p.id,), later) for p in pieces if p not in going)
+    return going
+
+
+def _repeat_waits(
+    rt: Runtime, workflow: Any, project: Project, n: Any, state: LadderState | None, now: datetime
+) -> datetime | None:
+    """When a repeat may go, if that is later than now: its interval after the last delivery of its
+    ladder to its recipient (None: it may go now)."""
+    if n.repeat_no == 0 or state is None or state.last_sent is None:
+        return None
+    interval: Limit | None
+    if n.kind == NoticeKind.STALE:
+        stage = workflow.stages.get(project.stage)
+        interval = stage.staleness if stage else None
+    else:
+        ladder = workflow.ladder_for(ON_HOLD if n.kind == NoticeKind.HOLD else project.stage)
+        interval = next((level.repeat for level in ladder if level.key == n.level), None)
+    if interval is None:
+        return None
+    last = local_day(state.last_sent, rt.zone)
+    # Never on the working day right after the last delivery either: a 3-day repeat over a weekend, a
+    # weekly one after 国庆, would otherwise say the same thing two working days running.
+    earliest = max(interval.apply(last, rt.calendar), rt.calendar.add_working_days(last, 2))
+    if local_day(now, rt.zone) >= earliest:
+        return None
+    return start_of_day(earliest, rt.zone)
 
 
 def _stranded(project: Project, placed: records.Placement) -> dict[str, Any]:
@@ -173,57 +267,61 @@ def _stranded(project: Project, placed: records.Placement) -> dict[str, Any]:
 
 def _load(rt: Runtime, ids: Sequence[int], now: datetime) -> _Loaded:
     with rt.store.reading() as session:
-        notes = queries.notifications(session.connection(), ids)
+        conn = session.connection()
+        notes = mailing.notifications(conn, ids)
         project_ids = {n.project_id for n in notes if n.project_id is not None}
         projects = {
             p.id: p for p in session.scalars(select(Project).where(Project.id.in_(project_ids))).unique()
         }
         who = {n.recipient_id for n in notes}
         people = {o.id: o for o in session.scalars(select(Official).where(Official.id.in_(who))).unique()}
-        sent_before = _escalation_so_far(rt, session, projects)
+        ladders = mailing.ladder_states(conn, project_ids) if project_ids else {}
+        escalation = (
+            blocks.escalation_so_far(
+                rt, projects, mailing.sent_so_far(conn, project_ids), mailing.extensions(conn, project_ids)
+            )
+            if project_ids
+            else {}
+        )
         readers = [people[n.recipient_id] for n in notes if n.kind == NoticeKind.DIGEST]
-        digests = _digest_contexts(rt, session, readers, now) if readers else {}
-    return _Loaded(notes, projects, people, sent_before, digests)
+        weekly = weekly_contexts(rt, session, readers, now) if readers else {}
+    return _Loaded(notes, projects, people, ladders, escalation, weekly)
 
 
-def _warning_context(rt: Runtime, loaded: _Loaded, n: Any, project: Project, now: datetime) -> dict[str, Any]:
-    workflow = rt.workflows.get(project.workflow)
-    officer = project.officer.key
-    return {
-        "project": _project_context(rt, project, workflow, now),
-        "level": _level(workflow, project.stage, n.level),
-        "escalation": loaded.sent_before.get((project.id, n.stage_seq, n.round), []),
-        "commands": {
-            "log": f'followup log {project.id} "跟进情况" --by {officer}',
-            "advance": f"followup advance {project.id} <阶段> --by {officer}",
-            "show": f"followup project show {project.id}",
-        },
-    }
+def _chunks(pieces: list[_Piece], cap: int) -> list[list[_Piece]]:
+    """A recipient's pieces in mails of at most ``cap`` warnings, a project's warnings together, the
+    weekly mail with the first."""
+    weekly = [p for p in pieces if p.family != WARNING]
+    by_project: dict[int | None, list[_Piece]] = defaultdict(list)
+    for piece in pieces:
+        if piece.family == WARNING:
+            by_project[piece.project].append(piece)
+    chunks: list[list[_Piece]] = [list(weekly)]
+    for whole in by_project.values():
+        # A project's warnings stay together unless they alone exceed the cap (a cap below 2).
+        for group in (whole[i : i + cap] for i in range(0, len(whole), cap)):
+            warnings = sum(1 for p in chunks[-1] if p.family == WARNING)
+            if warnings and warnings + len(group) > cap:
+                chunks.append([])
+            chunks[-1].extend(group)
+    return [chunk for chunk in chunks if chunk]
 
 
 def _letter(
-    rt: Runtime, person: Official, kind: str, items: Items, local_now: str, message_id: str
+    rt: Runtime,
+    loaded: _Loaded,
+    person: Official,
+    family: str,
+    pieces: list[_Piece],
+    local_now: str,
+    message_id: str,
+    now: datetime,
 ) -> Letter:
-    """One message to ``person`` for a group of notifications of one kind."""
-    from followup.mail.templates import has_kind, render  # Jinja2 only when mail goes out
+    """One message to ``person`` for a group of pieces."""
+    from followup.mail.templates import render  # Jinja2 only when mail goes out
 
-    if kind == "digest":
-        template, context = "digest", items[-1][1]
-    elif kind == "stranded":
-        template = "stranded"
-        context = {"recipient": items[0][1]["recipient"], "items": [c for _, c in items], "now": local_now}
-    elif len(items) == 1:
-        context = items[0][1]
-        level = context["level"]["key"]
-        # A county's own ladder level uses its own templates when it ships them, else the 黄灯 ones
-        # (the subject still carries the level's own label).
-        known = level in SHIPPED_LEVELS or has_kind(level, rt.settings)
-        template = "stale" if level == NoticeKind.STALE else (level if known else "yellow")
-    else:
-        template = "several"
-        context = {"recipient": items[0][1]["recipient"], "items": [c for _, c in items], "now": local_now}
+    template, context = _compose(rt, loaded, person, family, pieces, local_now)
     subject, text, html = render(template, context, rt.settings)
-    ids = tuple(i for i, _ in items)
     message = OutgoingMessage(
         message_id=message_id,
         to_name=person.name,
@@ -232,116 +330,72 @@ def _letter(
         text=text,
         html=html,
     )
-    return Letter(ids, message)
+    ids = tuple(sorted(p.id for p in pieces))
+    return Letter(ids, message, person.id, any(p.family == DIGEST for p in pieces))
 
 
-def _level(workflow: Workflow, stage: str, key: str) -> dict[str, str]:
-    if key == NoticeKind.STALE:
-        return {"key": key, "label": STALE_LABEL}
-    for level in workflow.ladder_for(stage):
-        if level.key == key:
-            return {"key": key, "label": level.label}
-    return {"key": key, "label": key}
-
-
-def _project_context(rt: Runtime, project: Project, workflow: Workflow, now: datetime) -> dict[str, Any]:
-    zone = rt.zone
-    today = local_day(now, zone)
-    assessment = assess(workflow, ProjectClock.from_row(project), now, rt.calendar, zone)
-    quiet_since = local_day(project.last_activity_at, zone)
-    return {
-        "id": project.id,
-        "name": project.name,
-        "unit": project.unit.name,
-        "officer": project.officer.name,
-        "officer_key": project.officer.key,
-        "leader": project.leader.name if project.leader else None,
-        "workflow": project.workflow,
-        "stage": project.stage,
-        "stage_label": workflow.label_of(project.stage),
-        "stage_since": local_day(project.stage_since, zone).isoformat(),
-        "deadline": project.deadline.isoformat() if project.deadline else None,
-        "days_past": (today - project.deadline).days if project.deadline else None,
-        "last_activity": quiet_since.isoformat(),
-        "stale_days": (today - quiet_since).days if assessment.stale_since else None,
+def _compose(
+    rt: Runtime, loaded: _Loaded, person: Official, family: str, pieces: list[_Piece], local_now: str
+) -> tuple[str, dict[str, Any]]:
+    """The template and its context for one message (see notifications/README.md)."""
+    recipient = {
+        "name": person.name,
+        "email": person.email,
+        "key": person.key,
+        "role": pieces[0].role,
+        "role_label": _role_label(pieces[0].role),
     }
+    if family == STRANDED:
+        alerts = [p.context for p in pieces]
+        return STRANDED, {"recipient": recipient, "items": alerts, "now": local_now}
+    items = _blocks(loaded, person, [p for p in pieces if p.family == WARNING])
+    highest = max(items, key=lambda b: blocks.rank(b["kind"], b["level"]["key"]), default=None)
+    weekly = next((p.context for p in pieces if p.family == DIGEST), None)
+    if weekly is not None:
+        recipient = {**recipient, "role": DIGEST, "role_label": weekly["roles"] or DIGEST_LABEL}
+        context = {**weekly, "recipient": recipient, "items": items, "now": local_now}
+        context["highest"] = highest["level"] if highest else None
+        return DIGEST, context
+    if len(items) == 1:
+        only = items[0]
+        return _single_template(rt, only), {"recipient": recipient, **only, "now": local_now}
+    assert highest is not None
+    roles = dict.fromkeys(_role_label(b["role"]) for b in items)  # what they are to these projects
+    recipient = {**recipient, "role_label": "、".join(roles)}
+    return "several", {"recipient": recipient, "items": items, "highest": highest["level"], "now": local_now}
 
 
-def _escalation_so_far(
-    rt: Runtime, session: Session, projects: dict[int, Project]
-) -> dict[tuple[int, int, str], list[dict[str, str]]]:
-    """What each ladder has already sent: [{label, date, to}], oldest first."""
-    if not projects:
-        return {}
-    grouped: dict[tuple[int, int, str, str, int], dict[str, Any]] = {}
-    for row in queries.sent_so_far(session.connection(), list(projects)):
-        key = (row.project_id, row.stage_seq, row.round, row.level, row.repeat_no)
-        day = local_day(row.sent_at, rt.zone).isoformat()
-        grouped.setdefault(key, {"level": row.level, "date": day, "to": []})["to"].append(row.name)
-    out: dict[tuple[int, int, str], list[dict[str, str]]] = defaultdict(list)
-    for (pid, seq, round_, _, _), entry in grouped.items():
-        project = projects[pid]
-        workflow = _workflow(rt, project)
-        label = _level(workflow, project.stage, entry["level"])["label"] if workflow else entry["level"]
-        out[(pid, seq, round_)].append({"label": label, "date": entry["date"], "to": "、".join(entry["to"])})
-    return out
-
-
-def _workflow(rt: Runtime, project: Project) -> Workflow | None:
-    """The project's workflow, or None when it cannot be loaded: one broken project must not stop the
-    messages about the others (the digest, the escalation so far)."""
-    try:
-        return rt.workflows.get(project.workflow)
-    except FollowupError as exc:
-        log.warning("project %s: %s", project.id, exc)
-        return None
-
-
-def _digest_contexts(
-    rt: Runtime, session: Session, people: Sequence[Official], now: datetime
-) -> dict[int, dict[str, Any] | None]:
-    """The weekly digest of each official: their projects (as case officer, leader in charge or head
-    of the responsible unit) with their lights, and this week's deadlines; None with nothing to report.
-    The active projects are read and assessed once for everybody."""
-    today = local_day(now, rt.zone)
-    monday = today - timedelta(days=today.weekday())
-    sunday = monday + timedelta(days=6)
-    items: list[tuple[Project, dict[str, Any]]] = []
-    active = select(Project).where(Project.stage != TERMINATED).order_by(Project.id)
-    for project in session.scalars(active).unique():
-        workflow = _workflow(rt, project)
-        if workflow is None or workflow.is_final(project.stage):
-            continue  # a project whose workflow cannot be loaded is reported by the board, not here
-        assessment = assess(workflow, ProjectClock.from_row(project), now, rt.calendar, rt.zone)
-        item = {
-            "id": project.id,
-            "name": project.name,
-            "stage_label": workflow.label_of(project.stage),
-            "deadline": project.deadline.isoformat() if project.deadline else None,
-            "light": str(assessment.light),
-            "light_label": assessment.light_label,
-        }
-        items.append((project, item))
-    year, week, _ = today.isocalendar()
-    out: dict[int, dict[str, Any] | None] = {}
-    for person in people:
-        theirs = [
-            (project, item)
-            for project, item in items
-            if person.id in (project.officer_id, project.leader_id)
-            or (person.is_head and project.unit_id == person.unit_id)
-        ]
-        out[person.id] = (
-            {
-                "week": f"{year}年第{week}周（{monday.isoformat()} 至 {sunday.isoformat()}）",
-                "projects": [item for _, item in theirs],
-                "due_this_week": [
-                    item
-                    for project, item in theirs
-                    if project.deadline is not None and monday <= project.deadline <= sunday
-                ],
-            }
-            if theirs
-            else None
+def _blocks(loaded: _Loaded, person: Official, pieces: list[_Piece]) -> list[dict[str, Any]]:
+    """One block per project, its warnings together, the highest project first."""
+    by_project: dict[int, list[_Piece]] = defaultdict(list)
+    for piece in pieces:
+        assert piece.project is not None
+        by_project[piece.project].append(piece)
+    out = []
+    for pid, group in by_project.items():
+        warnings = [p.warning for p in group if p.warning is not None]
+        made = blocks.block(
+            loaded.facts[pid], warnings, loaded.escalation.get(pid, []), person, group[0].role
         )
-    return out
+        out.append(made)
+    return sorted(
+        out, key=lambda b: (blocks.rank(b["kind"], b["level"]["key"]), -b["project"]["id"]), reverse=True
+    )
+
+
+def _single_template(rt: Runtime, only: dict[str, Any]) -> str:
+    """A mail about one project is rendered with the template of its highest warning: the level's own
+    (a county's own level uses its own templates when it ships them, else the 黄灯 ones; the subject
+    still carries the level's label), ``stale`` for 跟进超时, ``hold`` for 暂缓到期."""
+    from followup.mail.templates import has_kind
+
+    if only["kind"] == NoticeKind.STALE:
+        return "stale"
+    if only["kind"] == NoticeKind.HOLD:
+        return "hold"
+    level = only["level"]["key"]
+    return level if level in SHIPPED_LEVELS or has_kind(level, rt.settings) else "yellow"
+
+
+def _role_label(role: str) -> str:
+    return Role(role).label if role in Role._value2member_map_ else DIGEST_LABEL

@@ -15,7 +15,7 @@ from typing import Any
 from followup.app import records
 from followup.app.runtime import Runtime
 from followup.app.views import EventView, ProjectView
-from followup.domain import deadlines, validate
+from followup.domain import deadlines, validate, words
 from followup.domain.kinds import APPROVER_ROLES, EventKind
 from followup.domain.timeutil import as_utc, local_day
 from followup.domain.workflow import ON_HOLD, TERMINATED, MoveSubject, Workflow
@@ -69,8 +69,10 @@ def advance(rt: Runtime, move: Move) -> ProjectView:
             until=move.until,
         )
         if workflow is not None and placed.problem is None:
+            target = words.stage_key(workflow, target)
             workflow.check_move(subject, target)
         else:
+            target = words.SIDE_WORDS.get(target, target)
             _stranded_may_only_end(move.project_id, placed.problem, target, note)
 
         source = row.stage
@@ -85,6 +87,7 @@ def advance(rt: Runtime, move: Move) -> ProjectView:
         result = records.reschedule(rt, row, workflow, now)
         extra = {"until": move.until.isoformat()} if move.until else {}
         records.record_event(
+            rt,
             session,
             row,
             EventKind.MOVE,
@@ -163,6 +166,7 @@ def log(rt: Runtime, project_id: int, *, by: str, text: str, on: datetime | None
             rt, row, records.placement(rt, row.workflow, row.stage, row.held_stage).workflow, now
         )
         event = records.record_event(
+            rt,
             session,
             row,
             EventKind.FOLLOWUP,
@@ -178,12 +182,25 @@ def log(rt: Runtime, project_id: int, *, by: str, text: str, on: datetime | None
         return records.event_view(rt, event)
 
 
-def extend(rt: Runtime, project_id: int, *, days: int, by: str, reason: str) -> ProjectView:
-    """Move a project's deadline ``days`` calendar days later (延期). Only its leader in charge, the
-    supervision office or a principal leader may approve; the extension starts a fresh ladder."""
+def extend(
+    rt: Runtime,
+    project_id: int,
+    *,
+    by: str,
+    reason: str,
+    days: int | None = None,
+    until: date | None = None,
+) -> ProjectView:
+    """Move a project's deadline ``days`` calendar days later, or to ``until`` (延期). Only its leader
+    in charge, the supervision office or a principal leader may approve; the extension starts a fresh
+    ladder. A new deadline still in the past is allowed (the caller warns): the ladder starts afresh
+    from it."""
     now = rt.now()
     reason = validate.note(reason, "reason")
-    deadlines.check_extension(days)
+    if (days is None) == (until is None):
+        raise InvalidInput("give the extension as --days N or --until DATE (one of them)")
+    if days is not None:
+        deadlines.check_extension(days)
     with rt.store.transaction() as session:
         row = records.project(session, project_id, lock=True)
         placed = records.placement(rt, row.workflow, row.stage, row.held_stage)
@@ -198,13 +215,14 @@ def extend(rt: Runtime, project_id: int, *, days: int, by: str, reason: str) -> 
             raise InvalidInput(
                 f"project {project_id} has no running deadline ({workflow.label_of(row.stage)})"
             )
-        _check_approver(row, approver, by)
+        _check_approver(row, approver)
         old = row.deadline
-        row.deadline = deadlines.extended(old, days)
+        row.deadline = deadlines.extended(old, days if days is not None else _days_until(old, until))
         row.deadline_version += 1
         row.updated_at = now
         result = records.reschedule(rt, row, workflow, now)
         records.record_event(
+            rt,
             session,
             row,
             EventKind.EXTEND,
@@ -220,10 +238,26 @@ def extend(rt: Runtime, project_id: int, *, days: int, by: str, reason: str) -> 
         return records.project_view(rt, row, workflow, result)
 
 
-def _check_approver(row: Project, approver: Official, by: str) -> None:
+def _days_until(deadline: date, until: date | None) -> int:
+    """The calendar days from the current deadline to ``--until``: an extension moves it later."""
+    assert until is not None
+    days = (until - deadline).days
+    if days <= 0:
+        raise InvalidInput(
+            f"--until {until} is not after the current deadline {deadline}: an extension moves it later"
+        )
+    if days > deadlines.MAX_EXTENSION_DAYS:
+        raise InvalidInput(
+            f"--until {until} is more than {deadlines.MAX_EXTENSION_DAYS} days after the current "
+            f"deadline {deadline}"
+        )
+    return days
+
+
+def _check_approver(row: Project, approver: Official) -> None:
     if row.leader_id == approver.id or APPROVER_ROLES & set(approver.roles):
         return
     raise InvalidInput(
-        f"{by!r} may not extend project {row.id}: only its leader in charge "
+        f"{approver.key!r} ({approver.name}) may not extend project {row.id}: only its leader in charge "
         f"({row.leader.key if row.leader else 'none set'}), the supervision office or a principal leader may"
     )

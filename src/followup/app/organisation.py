@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from followup.app import records
 from followup.app.runtime import Runtime
@@ -80,12 +81,15 @@ def update_unit(
         row = records.unit(session, key, active=False)
         if active is False:
             busy = session.scalars(
-                select(Project.id).where(Project.unit_id == row.id, Project.stage != TERMINATED)
-            ).first()
-            if busy is not None:
+                select(Project.id)
+                .where(Project.unit_id == row.id, Project.stage != TERMINATED)
+                .order_by(Project.id)
+            ).all()
+            if busy:
                 raise StillReferenced(
-                    f"unit {key!r} is still responsible for project {busy}; "
-                    f"move its projects first (`followup project edit ID --unit`)"
+                    f"unit {row.key!r} ({row.name}) is still responsible for {len(busy)} active "
+                    f"project(s): {', '.join(map(str, busy))}; move them first "
+                    f"(`followup project edit ID --unit UNIT --by OFFICIAL`) or end them"
                 )
         if name is not None:
             row.name = name
@@ -108,7 +112,10 @@ def add_official(
     unit: str,
     head: bool = False,
     roles: Sequence[str] = (),
+    allow_duplicate: bool = False,
 ) -> OfficialView:
+    """Add an official; an address another official already has is refused unless
+    ``allow_duplicate`` (a shared office mailbox): mostly the same person entered twice."""
     validate.key(key, "official")
     name = validate.line(name, "name", max_len=200)
     email = validate.email(email)
@@ -116,6 +123,8 @@ def add_official(
     with rt.store.transaction() as session:
         if session.scalars(select(Official.id).where(Official.key == key)).first() is not None:
             raise DuplicateKey(f"official {key!r} already exists")
+        if not allow_duplicate:
+            _refuse_shared_address(session, email)
         row = Official(
             key=key,
             name=name,
@@ -129,6 +138,21 @@ def add_official(
         session.add(row)
         session.flush()
         return official_view(row)
+
+
+def _refuse_shared_address(session: Session, email: str, official_id: int | None = None) -> None:
+    """Refuse an address another official has (compared without case): each warning would reach the
+    same mailbox twice, and a person entered twice gets both their shares."""
+    same = session.execute(
+        select(Official.key, Official.name).where(
+            func.lower(Official.email) == email.lower(), Official.id != (official_id or 0)
+        )
+    ).all()
+    if same:
+        who = ", ".join(f"{r.key} ({r.name})" for r in same)
+        raise DuplicateKey(
+            f"{email} is already the address of {who}; if it really is shared, give --allow-duplicate"
+        )
 
 
 def list_officials(
@@ -160,6 +184,7 @@ def update_official(
     unit: str | None = None,
     head: bool | None = None,
     roles: Sequence[str] | None = None,
+    allow_duplicate: bool = False,
 ) -> OfficialView:
     name = validate.line(name, "name", max_len=200) if name is not None else None
     email = validate.email(email) if email is not None else None
@@ -169,6 +194,8 @@ def update_official(
         if name is not None:
             row.name = name
         if email is not None:
+            if not allow_duplicate:
+                _refuse_shared_address(session, email, row.id)
             row.email = email
         if unit is not None:
             row.unit = records.unit(session, unit)
@@ -215,16 +242,22 @@ def deactivate_official(
             .all()
         )
         if projects and successor is None:
-            ids = ", ".join(str(p.id) for p in projects[:10])
+            ids = ", ".join(str(p.id) for p in projects)
             raise StillReferenced(
-                f"{key!r} still follows active projects ({ids}); "
-                f"give --reassign-to OFFICIAL to hand them over"
+                f"{row.key!r} ({row.name}) still follows {len(projects)} active project(s): {ids}; "
+                f"give --reassign-to OFFICIAL --by OFFICIAL to hand them over"
+            )
+        if projects and actor is None:
+            raise InvalidInput(
+                f"handing over {len(projects)} project(s) writes their history: "
+                f"give --by OFFICIAL (who records the handover)"
             )
         for project in projects:
             assert successor is not None  # refused above when there are projects to hand over
             changes = _hand_over(project, row, successor, reassign_to)
             project.updated_at = now
             records.record_event(
+                rt,
                 session,
                 project,
                 EventKind.REASSIGN,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from followup.app.runtime import Runtime
 from followup.app.views import EventView, ProjectView, Ref
-from followup.domain import deadlines, validate
+from followup.domain import deadlines, validate, words
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.kinds import EventKind, Role
 from followup.domain.ladder import Assessment, assess
@@ -30,7 +30,7 @@ from followup.store.models import Official, Project, ProjectEvent, Unit
 
 def shown(value: Any) -> Any:
     """A stored value as a history line records it (JSON)."""
-    if isinstance(value, Official):
+    if isinstance(value, (Official, Unit)):  # a person or a unit by key (a unit crashed `edit --unit`)
         return value.key
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -42,32 +42,80 @@ def shown(value: Any) -> Any:
 # --------------------------------------------------------------------------- lookups
 
 
-def unit(session: Session, key: str, *, active: bool = True) -> Unit:
-    validate.key(key, "unit")  # never a query with a key no unit can have (bytes not UTF-8 …)
-    row = session.scalars(select(Unit).where(Unit.key == key)).one_or_none()
-    if row is None:
-        raise UnknownUnit(f"unknown unit {key!r}; see `followup unit list`")
-    if active and not row.active:
-        raise InvalidInput(f"unit {key!r} is deactivated")
-    return row
+def unit(session: Session, word: str, *, active: bool = True, lock: bool = False) -> Unit:
+    """The unit ``word`` names: its key, its name, or a part of its name that only it has (城关镇 for
+    城关镇人民政府). ``active``: a deactivated unit is refused; ``lock``: writers adding to the unit
+    queue on its row (PostgreSQL), so that two of them cannot both miss the other's project."""
+    found: Unit | None = _by_key(session, Unit, word, "unit", lock=lock)
+    if found is None:
+        rows = session.scalars(select(Unit).order_by(Unit.key)).all()
+        chosen = words.pick(
+            word,
+            [words.Candidate(r.key, r.name, "" if r.active else "deactivated") for r in rows],
+            "unit",
+            unknown=UnknownUnit,
+            listing="followup unit list",
+            partial=True,
+        )
+        found = next(r for r in rows if r.key == chosen.key)
+        if lock:
+            session.refresh(found, with_for_update=True)
+    if active and not found.active:
+        raise InvalidInput(f"unit {found.key!r} ({found.name}) is deactivated")
+    return found
 
 
-def official(session: Session, key: str, *, active: bool = True, what: str = "official") -> Official:
-    validate.key(key, what)
-    row = session.scalars(select(Official).where(Official.key == key)).unique().one_or_none()
-    if row is None:
-        raise UnknownOfficial(f"unknown {what} {key!r}; see `followup official list`")
-    if active and not row.active:
-        raise InvalidInput(f"{what} {key!r} has left office (deactivated); pick an active official")
-    return row
+def _by_key(session: Session, model: type[Any], word: str, what: str, *, lock: bool = False) -> Any:
+    """The row whose key is ``word`` (None: no such key, or ``word`` cannot be a key: a name then);
+    a word that can be neither is refused."""
+    if not validate.is_key(word):
+        problem = validate.text_problem(word) if word.strip() else "must not be empty"
+        if problem or len(word) > 200:
+            raise InvalidInput(f"bad {what} {validate.shown(word)}: give a key or a name")
+        return None
+    query = select(model).where(model.key == word)
+    if lock:
+        query = query.with_for_update(of=model)
+    return session.scalars(query).unique().one_or_none()
 
 
-def leader(session: Session, key: str) -> Official:
-    row = official(session, key, what="leader")
+def official(session: Session, word: str, *, active: bool = True, what: str = "official") -> Official:
+    """The official ``word`` names: their key, or their name when one official has it (an active
+    one, when ``active``: a namesake who left office is no rival). ``active``: someone who left office
+    is refused."""
+    found: Official | None = _by_key(session, Official, word, what)
+    if found is None:
+        rows = session.scalars(select(Official).order_by(Official.key)).unique().all()
+        namesakes = [r for r in rows if words.folded(r.name) == words.folded(word)]
+        serving = [r for r in namesakes if r.active]
+        if active and len(serving) == 1:
+            return serving[0]
+        chosen = words.pick(
+            word,
+            [words.Candidate(r.key, r.name, _detail(r)) for r in rows],
+            what,
+            unknown=UnknownOfficial,
+            listing="followup official list",
+        )
+        found = next(r for r in rows if r.key == chosen.key)
+    if active and not found.active:
+        raise InvalidInput(
+            f"{what} {found.key!r} ({found.name}) has left office (deactivated); pick an active official"
+        )
+    return found
+
+
+def _detail(row: Official) -> str:
+    """What tells an official from a namesake: their unit, and whether they left office."""
+    return row.unit.name + ("" if row.active else ", left office")
+
+
+def leader(session: Session, word: str) -> Official:
+    row = official(session, word, what="leader")
     if Role.LEADER not in row.roles:
         raise InvalidInput(
-            f"official {key!r} is not a county leader (role leader); "
-            f"give the role with `followup official update {key} --role leader`"
+            f"official {row.key!r} ({row.name}) is not a county leader (role leader); "
+            f"give the role with `followup official update {row.key} --role leader`"
         )
     return row
 
@@ -78,6 +126,8 @@ def project(session: Session, project_id: int, *, lock: bool = False) -> Project
     row = session.get(Project, project_id, with_for_update={"of": Project} if lock else None)
     if row is None:
         raise UnknownProject(f"unknown project {project_id}; see `followup project list`")
+    if lock and row.voided_at is not None:
+        raise InvalidInput(f"project {project_id} was voided (entered by mistake): it takes no more changes")
     return row
 
 
@@ -85,6 +135,7 @@ def project(session: Session, project_id: int, *, lock: bool = False) -> Project
 
 
 def record_event(
+    rt: Runtime,
     session: Session,
     row: Project,
     kind: EventKind,
@@ -97,7 +148,9 @@ def record_event(
     note: str | None = None,
     changes: dict[str, Any] | None = None,
 ) -> ProjectEvent:
-    """Append one line to the project's history."""
+    """Append one line to the project's history: ``by`` the official who acted, and the runtime's
+    operator (录入人: who typed it)."""
+    operator = rt.operator
     event = ProjectEvent(
         project_id=row.id,
         kind=str(kind),
@@ -108,24 +161,29 @@ def record_event(
         to_stage=to_stage,
         note=note,
         changes=changes,
+        entered_by=operator[:64] if operator else None,
     )
     session.add(event)
     return event
 
 
 def parse_values(session: Session, raw: Mapping[str, str | None]) -> dict[str, Any]:
-    """Typed field values from what was typed; an empty string clears a field, None leaves it."""
+    """Typed field values from what was typed, each field named by its key, label or alias
+    (``--set 金额=1.2亿``); an empty string clears a field, None leaves it."""
     out: dict[str, Any] = {}
-    for name, text in raw.items():
-        spec = PROJECT_FIELDS.get(name)
-        if spec is None:
-            raise InvalidInput(f"unknown field {name!r}; fields: {', '.join(PROJECT_FIELDS)}")
+    for word, text in raw.items():
+        name = words.field_key(word)
+        spec = PROJECT_FIELDS[name]
+        if name in out:
+            raise InvalidInput(f"field {name} ({spec.label}) is given twice")
         if text is None:
             continue
         if text == "":
             out[name] = None
-        elif spec.kind in ("amount", "area"):
-            out[name] = validate.decimal(text, spec.name)
+        elif spec.kind == "amount":
+            out[name] = words.amount(text, spec.name)
+        elif spec.kind == "area":
+            out[name] = words.area(text, spec.name)
         elif spec.kind == "date":
             out[name] = parse_day(text, what=name)
         elif spec.kind == "official":
@@ -284,6 +342,7 @@ def project_view(
         stale_since=result.stale_since,
         next_escalation_at=in_zone(row.next_escalation_at, zone),
         problem=problem,
+        voided_at=in_zone(row.voided_at, zone),
     )
 
 
@@ -298,4 +357,5 @@ def event_view(rt: Runtime, row: ProjectEvent) -> EventView:
         to_stage=row.to_stage,
         note=row.note,
         changes=row.changes,
+        entered_by=row.entered_by,
     )

@@ -33,6 +33,9 @@ class Runtime:
     workflows: WorkflowRegistry
     calendar: WorkCalendar
     clock: Clock = utcnow
+    #: who is at the keyboard (the operating-system user of a CLI command): each line of history it
+    #: writes records them as 录入人, beside the official named with ``--by``
+    operator: str | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, store: Store | None = None, clock: Clock | None = None) -> Runtime:

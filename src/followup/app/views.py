@@ -123,6 +123,8 @@ class ProjectView(View):
     next_escalation_at: datetime | None
     #: why escalation cannot follow the project (its workflow does not load, or lacks its stage)
     problem: str | None = None
+    #: when the project was voided (entered by mistake; its stage is then terminated), else None
+    voided_at: datetime | None = None
 
     def ledger_fields(self) -> dict[str, Any]:
         """The ledger fields by name, as stored (the leader by key)."""
@@ -145,3 +147,5 @@ class EventView(View):
     to_stage: str | None = renamed("to", default=None)
     note: str | None = None
     changes: dict[str, Any] | None = None
+    #: 录入人: the operating-system user who typed the command (None before it was recorded)
+    entered_by: str | None = None

@@ -37,6 +37,7 @@ def workflow() -> None:
 def workflow_check(c: Context, files: tuple[str, ...]) -> None:
     """Validate workflow files; each error names the file, the key, the line and what is allowed."""
     from followup.lifecycle import load_workflow_file
+    from followup.lifecycle.checker import staleness_advice
 
     failed: list[FollowupError] = []
     for name in files:
@@ -54,6 +55,8 @@ def workflow_check(c: Context, files: tuple[str, ...]) -> None:
                 f"{level}.txt.j2, {level}.html.j2 in FOLLOWUP_TEMPLATE_DIR); its mail uses the yellow ones",
                 err=True,
             )
+        for advice in staleness_advice(wf):
+            click.echo(printable(f"warning: {name}: {advice}"), err=True)
     _raise_last(failed)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from followup.app import board, delivery, escalation
-from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, table
+from followup.cli.output import Column, table, when
+from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx
 from followup.domain.kinds import Light
 from followup.errors import DeliveryError
 
@@ -69,7 +70,7 @@ def digest(c: Context, now: str | None) -> None:
     rt = c.runtime(now)
     queued = escalation.queue_digests(rt)
     key, due = escalation.digest_round(rt)
-    click.echo(f"{queued} digests queued for {key.round} (due {due.strftime('%Y-%m-%d %H:%M')})")
+    click.echo(f"{queued} digests queued for {key.round} (due {when(due)})")
 
 
 STATUSES = ["pending", "sending", "sent", "failed", "obsolete", "unknown"]
@@ -95,7 +96,17 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
         emit_json([r.to_dict() for r in rows])
         return
     table(
-        ["id", "项目", "类型", "级别", "收件人", "状态", "尝试", "下次尝试", "错误"],
+        [
+            Column("id", ">", "keep"),
+            Column("项目", ">", "keep"),
+            Column("类型"),
+            Column("级别"),
+            Column("收件人"),
+            Column("状态"),
+            Column("尝试", ">", "keep"),
+            Column("下次尝试", squeeze="keep"),
+            Column("错误"),
+        ],
         [
             [
                 r.id,
@@ -105,9 +116,7 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
                 f"{r.recipient.name} <{r.recipient.email}>",
                 r.status,
                 r.attempts,
-                r.next_attempt_at.isoformat(timespec="minutes")[:16]
-                if r.status in ("pending", "unknown")
-                else "",
+                when(r.next_attempt_at) if r.status in ("pending", "unknown") else "",
                 (r.last_error or "")[:40],
             ]
             for r in rows
@@ -149,8 +158,8 @@ def status(c: Context, now: str | None, as_json: bool) -> None:
         [u.name or "合计", *(getattr(u, light) for light in Light), u.stale, u.on_hold]
         for u in [*shown.units, shown.totals]
     ]
-    click.echo(f"项目预警看板 {shown.now.isoformat(timespec='seconds')}")
-    table(headers, rows)
+    click.echo(f"项目预警看板 {when(shown.now)}")
+    table([Column(headers[0]), *(Column(h, ">", "keep") for h in headers[1:])], rows)
     for warning in shown.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -5,30 +5,43 @@ from __future__ import annotations
 import click
 
 from followup.app import ledger
-from followup.app.views import jsonable
+from followup.app.views import ProjectView
+from followup.cli.output import Column, money, printable, table, when
 from followup.cli.root import (
     PROJECT_ID,
     Context,
     F,
+    StagesInHelp,
     cli,
     emit_json,
     json_option,
     now_option,
     pass_ctx,
-    printable,
     set_values,
-    table,
 )
 from followup.domain.fields import PROJECT_FIELDS
 
 METAVARS = {"amount": "万元", "area": "亩", "date": "DATE", "official": "OFFICIAL", "text": "TEXT"}
+#: what each kind of field takes, in the county's forms (domain.words, domain.timeutil)
+KIND_HINTS = {
+    "amount": "5000, 5,000, 5000万 or 1.2亿",
+    "area": "80 or 80亩",
+    "date": "2026-11-20, 2026/11/20 or 2026年11月20日",
+    "official": "key or name",
+    "text": "",
+}
 FIELD_OPTIONS = tuple(PROJECT_FIELDS)
+SET_HELP = (
+    "Any ledger field by key, label or alias (--set 金额=1.2亿, --set 投资方=伊禾集团; see the README); "
+    "an empty VALUE clears it."
+)
 
 
 def project_field_options(func: F) -> F:
     """One option per ledger field (fields.PROJECT_FIELDS), e.g. --amount 万元, --signed-on DATE."""
     for spec in reversed(PROJECT_FIELDS.values()):
-        help_text = f"{spec.label}" + (f" ({spec.hint})" if spec.hint else "") + "."
+        hints = [h for h in (spec.hint, KIND_HINTS[spec.kind]) if h]
+        help_text = spec.label + (f" ({'; '.join(hints)})" if hints else "") + "."
         option = click.option(
             f"--{spec.name.replace('_', '-')}", spec.name, metavar=METAVARS[spec.kind], help=help_text
         )
@@ -41,14 +54,24 @@ def project() -> None:
     """The project ledger (台账)."""
 
 
-@project.command("add")
+@project.command("add", cls=StagesInHelp)
 @click.option("--name", required=True, help="项目名称.")
-@click.option("--officer", required=True, metavar="OFFICIAL", help="责任人 (case officer).")
-@click.option("--unit", "unit_key", required=True, metavar="UNIT", help="责任单位.")
+@click.option("--officer", required=True, metavar="OFFICIAL", help="责任人 (case officer): key or name.")
+@click.option("--unit", "unit_key", required=True, metavar="UNIT", help="责任单位: key or name.")
 @click.option("--workflow", metavar="NAME", help="Lifecycle (default: the default workflow).")
-@click.option("--stage", metavar="STAGE", help="Enter an existing project at this stage.")
+@click.option(
+    "--stage", metavar="STAGE", help="Enter an existing project at this stage (key or label, see below)."
+)
 @click.option("--since", metavar="DATE", help="When it reached that stage (default now).")
-@click.option("--by", metavar="OFFICIAL", help="Who enters it (for the history).")
+@click.option(
+    "--last-followup",
+    metavar="DATE",
+    help="The ledger's last follow-up (跟进): the quiet clock starts there (default: at entry).",
+)
+@click.option("--by", metavar="OFFICIAL", help="Who enters it (for the history): key or name.")
+@click.option(
+    "--allow-duplicate", is_flag=True, help="Enter it although the unit has a project of that name."
+)
 @project_field_options
 @now_option
 @pass_ctx
@@ -61,7 +84,9 @@ def project_add(
     workflow: str | None,
     stage: str | None,
     since: str | None,
+    last_followup: str | None,
     by: str | None,
+    allow_duplicate: bool,
     now: str | None,
     **fields: str | None,
 ) -> None:
@@ -69,18 +94,26 @@ def project_add(
     values = {k: fields[k] for k in FIELD_OPTIONS if fields.get(k) is not None}
     data = ledger.ProjectInput(name=name, officer=officer, unit=unit_key, workflow=workflow, values=values)
     rt = c.runtime(now)
-    view = ledger.add_project(rt, data, stage=stage, since=c.instant(since, "--since"), by=by)
+    view = ledger.add_project(
+        rt,
+        data,
+        stage=stage,
+        since=c.instant(since, "--since"),
+        by=by,
+        last_followup=c.instant(last_followup, "--last-followup"),
+        allow_duplicate=allow_duplicate,
+    )
     click.echo(view.id)
 
 
-@project.command("list")
-@click.option("--stage")
-@click.option("--unit", "unit_key")
-@click.option("--officer")
-@click.option("--leader")
+@project.command("list", cls=StagesInHelp)
+@click.option("--stage", help="Key or label (see below).")
+@click.option("--unit", "unit_key", metavar="UNIT", help="Key or name.")
+@click.option("--officer", metavar="OFFICIAL", help="Key or name.")
+@click.option("--leader", metavar="OFFICIAL", help="Key or name.")
 @click.option("--chain")
 @click.option("--workflow")
-@click.option("--all", "include_ended", is_flag=True, help="Include terminated projects.")
+@click.option("--all", "include_ended", is_flag=True, help="Include terminated and voided projects.")
 @json_option
 @now_option
 @pass_ctx
@@ -112,27 +145,49 @@ def project_list(
     if as_json:
         emit_json([r.to_dict() for r in rows])
         return
-    table(
-        ["id", "项目名称", "阶段", "自", "截止", "预警", "责任单位", "责任人", "包联领导", "金额(万元)"],
-        [
-            [
-                r.id,
-                r.name,
-                r.stage_label,
-                r.stage_since.date(),
-                r.deadline or "",
-                (r.level_label or "")
-                + (" 跟进超时" if r.stale_since else "")
-                + (" 不能督办" if r.problem else ""),
-                r.unit.name,
-                r.officer.name,
-                r.leader.name if r.leader else "",
-                jsonable(r.amount) if r.amount is not None else "",
-            ]
-            for r in rows
-        ],
-    )
+    table(LIST_COLUMNS, [_list_row(r) for r in rows])
     click.echo(f"{len(rows)} projects")
+
+
+#: On a narrow terminal the name keeps 5 characters and the unit 3; since when, then the leader, are
+#: left out first (``project show`` has everything).
+LIST_COLUMNS = [
+    Column("id", ">", "keep"),
+    Column("项目名称", floor=12),
+    Column("阶段"),
+    Column("自", squeeze="keep", drop=1),
+    Column("截止", squeeze="keep"),
+    Column("预警"),
+    Column("责任单位", floor=8),
+    Column("责任人"),
+    Column("包联领导", drop=2),
+    Column("金额(万元)", ">", "keep"),
+]
+
+
+def _list_row(r: ProjectView) -> list[object]:
+    warning = " ".join(
+        part
+        for part, shown in (
+            (r.level_label or "", True),
+            ("跟进超时", r.stale_since is not None),
+            ("不能督办", r.problem is not None),
+            ("已作废", r.voided_at is not None),
+        )
+        if shown and part
+    )
+    return [
+        r.id,
+        r.name,
+        r.stage_label,
+        when(r.stage_since.date()),
+        when(r.deadline),
+        warning,
+        r.unit.name,
+        r.officer.name,
+        r.leader.name if r.leader else "",
+        money(r.amount),
+    ]
 
 
 @project.command("show")
@@ -146,52 +201,65 @@ def project_show(c: Context, project_id: int, as_json: bool, now: str | None) ->
     if as_json:
         emit_json(view.to_dict())
         return
-    d = view.to_dict()
-    lines = [f"[{d['id']}] {d['name']}", f"  阶段: {d['stage_label']} ({d['stage']}) 自 {d['stage_since']}"]
-    if d["problem"]:
-        lines.append(f"  不能督办: {d['problem']}")
-    basis = {"contract": "合同约定", "extended": "已延期", "limit": "阶段时限"}.get(
-        d["deadline_basis"] or "", ""
-    )
-    lines.append(f"  截止: {d['deadline'] or '—'}" + (f"（{basis}）" if basis else ""))
-    if d["level"]:
-        lines.append(f"  预警: {d['level_label']} ({d['level']})")
-    if d["stale_since"]:
-        lines.append(f"  跟进超时: 自 {d['stale_since']} 起无跟进记录")
-    if d["held_stage"]:
-        lines.append(
-            f"  暂缓: 自 {d['held_stage']} 阶段, 预计 {d['hold_until']} 恢复; 原因: {d['hold_reason']}"
-        )
-    if d["end_reason"]:
-        lines.append(f"  终止原因: {d['end_reason']}")
-    lines.append(
-        f"  流程: {d['workflow']}; 责任单位: {d['unit']['name']}; 责任人: {d['officer']['name']}"
-        f"; 包联领导: {(d['leader'] or {}).get('name', '—')}"
-    )
-    for name, spec in PROJECT_FIELDS.items():
-        if name != "leader" and d.get(name) is not None:
-            lines.append(f"  {spec.label}: {d[name]}")
-    lines.append(f"  最近跟进: {d['last_activity_at']}; version {d['version']}")
-    for line in lines:  # a reason or a note may hold line breaks: each line escaped on its own
+    for line in _shown(view):  # a reason or a note may hold line breaks: each line escaped on its own
         click.echo("\n".join(printable(part) for part in line.split("\n")))
 
 
-@project.command("edit")
+BASIS = {"contract": "合同约定", "extended": "已延期", "limit": "阶段时限"}
+
+
+def _shown(v: ProjectView) -> list[str]:
+    """``project show`` for people: times as 2026-11-20 09:30, amounts with separators, labels."""
+    lines = [f"[{v.id}] {v.name}", f"  阶段: {v.stage_label} ({v.stage}) 自 {when(v.stage_since)}"]
+    if v.voided_at:
+        lines.append(f"  已作废: {when(v.voided_at)}（录入有误）; 原因: {v.end_reason}")
+    if v.problem:
+        lines.append(f"  不能督办: {v.problem}")
+    basis = BASIS.get(v.deadline_basis or "", "")
+    lines.append(f"  截止: {when(v.deadline) or '—'}" + (f"（{basis}）" if basis else ""))
+    if v.level:
+        lines.append(f"  预警: {v.level_label} ({v.level})")
+    if v.stale_since:
+        lines.append(f"  跟进超时: 自 {when(v.stale_since)} 起无跟进记录")
+    if v.held_stage:
+        lines.append(f"  暂缓: 自 {v.held_stage} 阶段, 预计 {when(v.hold_until)} 恢复; 原因: {v.hold_reason}")
+    if v.end_reason and not v.voided_at:
+        lines.append(f"  终止原因: {v.end_reason}")
+    lines.append(
+        f"  流程: {v.workflow}; 责任单位: {v.unit.name}; 责任人: {v.officer.name}"
+        f"; 包联领导: {v.leader.name if v.leader else '—'}"
+    )
+    for name, spec in PROJECT_FIELDS.items():
+        value = getattr(v, name, None)
+        if name == "leader" or value is None:
+            continue
+        shown = (
+            money(value) if spec.kind in ("amount", "area") else when(value) if spec.kind == "date" else value
+        )
+        lines.append(f"  {spec.label}: {shown}")
+    lines.append(f"  最近跟进: {when(v.last_activity_at)}; version {v.version}")
+    return lines
+
+
+@project.command("edit", cls=StagesInHelp)
 @click.argument("project_id", type=PROJECT_ID)
 @click.option("--name")
-@click.option("--officer", metavar="OFFICIAL", help="Reassign the case officer.")
-@click.option("--unit", "unit_key", metavar="UNIT")
+@click.option("--officer", metavar="OFFICIAL", help="Reassign the case officer (key or name).")
+@click.option("--unit", "unit_key", metavar="UNIT", help="Another responsible unit (key or name).")
 @click.option("--workflow", metavar="NAME", help="Move the project to another lifecycle.")
 @click.option(
     "--stage",
     metavar="STAGE",
     help="Only for a project whose stage its (new) workflow lacks (renamed or removed): the stage it is in.",
 )
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help=SET_HELP)
 @click.option(
-    "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Any ledger field; an empty VALUE clears it."
+    "--by", required=True, metavar="OFFICIAL", help="Who makes the change (for the history): key or name."
 )
-@click.option("--by", metavar="OFFICIAL", help="Who makes the change (for the history).")
 @click.option("--note", help="Why.")
+@click.option(
+    "--allow-duplicate", is_flag=True, help="Rename or move it although the unit has a project of that name."
+)
 @project_field_options
 @now_option
 @pass_ctx
@@ -205,19 +273,39 @@ def project_edit(
     workflow: str | None,
     stage: str | None,
     sets: tuple[str, ...],
-    by: str | None,
+    by: str,
     note: str | None,
+    allow_duplicate: bool,
     now: str | None,
     **fields: str | None,
 ) -> None:
     """Change a project's fields; recorded in its history."""
-    values = {k: fields[k] for k in FIELD_OPTIONS if fields.get(k) is not None}
-    values.update(set_values(sets))
+    values: dict[str, str | None] = {k: fields[k] for k in FIELD_OPTIONS if fields.get(k) is not None}
+    for key, value in set_values(sets).items():
+        if key in values:
+            values[f" {key}"] = value  # given both ways: refused as given twice, not silently merged
+        else:
+            values[key] = value
     data = ledger.ProjectInput(
         name=name, officer=officer, unit=unit_key, workflow=workflow, values=values, stage=stage
     )
-    view = ledger.edit_project(c.runtime(now), project_id, data, by=by, note=note)
-    click.echo(f"project {view.id} updated; deadline {view.deadline or '—'}")
+    view = ledger.edit_project(
+        c.runtime(now), project_id, data, by=by, note=note, allow_duplicate=allow_duplicate
+    )
+    click.echo(f"project {view.id} updated; deadline {when(view.deadline) or '—'}")
+
+
+@project.command("void")
+@click.argument("project_id", type=PROJECT_ID)
+@click.option("--by", required=True, metavar="OFFICIAL", help="Who voids it (for the history): key or name.")
+@click.option("--reason", required=True, help="Why it was entered by mistake (recorded).")
+@now_option
+@pass_ctx
+def project_void(c: Context, project_id: int, by: str, reason: str, now: str | None) -> None:
+    """Void a project entered by mistake: it leaves the lists (but --all), the board, the sweep and
+    the metrics, and takes no more changes; its history keeps it."""
+    view = ledger.void_project(c.runtime(now), project_id, by=by, reason=reason)
+    click.echo(f"project {view.id} voided")
 
 
 @cli.command()
@@ -232,11 +320,22 @@ def history(c: Context, project_id: int, as_json: bool) -> None:
         return
     rows = []
     for e in events:
-        at = e.at.strftime("%Y-%m-%d %H:%M")  # already in the configured zone
-        move = f"{e.from_stage or ''} → {e.to_stage}" if e.kind == "move" else (e.to_stage or "")
+        move = f"{e.from_stage or ''} → {e.to_stage}" if e.kind in ("move", "void") else (e.to_stage or "")
         detail = e.note or ""
         if e.changes:
             shown = ", ".join(f"{k}={v[1] if isinstance(v, list) else v}" for k, v in e.changes.items())
             detail = f"{detail} [{shown}]" if detail else f"[{shown}]"
-        rows.append([e.id, at, e.kind, e.by.name if e.by else "", move, detail.replace("\n", " ")])
-    table(["#", "时间", "类型", "记录人", "阶段", "内容"], rows)
+        by = e.by.name if e.by else ""
+        rows.append([e.id, when(e.at), e.kind, by, e.entered_by or "", move, detail.replace("\n", " ")])
+    table(HISTORY_COLUMNS, rows)
+
+
+HISTORY_COLUMNS = [
+    Column("#", ">", "keep"),
+    Column("时间", squeeze="keep"),
+    Column("类型", squeeze="keep"),
+    Column("记录人"),
+    Column("录入人"),
+    Column("阶段", floor=8),
+    Column("内容", squeeze="wrap", floor=10),
+]

@@ -11,8 +11,9 @@ import click
 from followup.app import moves
 from followup.app.moves import Move
 from followup.app.moves import advance as advance_project
-from followup.cli.root import PROJECT_ID, Context, F, cli, now_option, pass_ctx, set_values
-from followup.domain.timeutil import parse_day
+from followup.cli.output import when
+from followup.cli.root import PROJECT_ID, Context, F, StagesInHelp, cli, now_option, pass_ctx, set_values
+from followup.domain.timeutil import local_day, parse_day
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,16 @@ def move_options(func: F) -> F:
 
     for option in reversed(
         [
-            click.option("--by", required=True, metavar="OFFICIAL", help="Who records the move."),
+            click.option(
+                "--by", required=True, metavar="OFFICIAL", help="Who records the move: key or name."
+            ),
             click.option("--on", metavar="DATE", help="When it happened (default now)."),
             click.option(
                 "--set",
                 "sets",
                 multiple=True,
                 metavar="FIELD=VALUE",
-                help="Record a field in the same step, e.g. --set amount=5000.",
+                help="Record a field in the same step by key, label or alias, e.g. --set 金额=5000万.",
             ),
         ]
     ):
@@ -64,11 +67,11 @@ def _move(
         values=set_values(opts.sets),
     )
     view = advance_project(c.runtime(opts.now), move)
-    deadline = f"; deadline {view.deadline}" if view.deadline else ""
+    deadline = f"; deadline {when(view.deadline)}" if view.deadline else ""
     click.echo(f"project {view.id} → {view.stage_label} ({view.stage}){deadline}")
 
 
-@cli.command()
+@cli.command(cls=StagesInHelp)
 @click.argument("project_id", type=PROJECT_ID)
 @click.argument("stage")
 @move_options
@@ -78,7 +81,7 @@ def _move(
 def advance(
     c: Context, project_id: int, stage: str, opts: MoveOptions, note: str | None, until: str | None
 ) -> None:
-    """Move a project to STAGE (also on_hold or terminated), as the workflow allows."""
+    """Move a project to STAGE, by key or label (签约, also 暂缓 or 终止), as the workflow allows."""
     _move(c, opts, project_id, stage, note, until)
 
 
@@ -116,7 +119,7 @@ def terminate(c: Context, project_id: int, opts: MoveOptions, reason: str) -> No
 @cli.command("log")
 @click.argument("project_id", type=PROJECT_ID)
 @click.argument("text")
-@click.option("--by", required=True, metavar="OFFICIAL", help="Who followed up.")
+@click.option("--by", required=True, metavar="OFFICIAL", help="Who followed up: key or name.")
 @click.option("--on", metavar="DATE", help="When (default now).")
 @now_option
 @pass_ctx
@@ -128,17 +131,30 @@ def log_cmd(c: Context, project_id: int, text: str, by: str, on: str | None, now
 
 @cli.command()
 @click.argument("project_id", type=PROJECT_ID)
-@click.option("--days", type=int, required=True, help="Calendar days to add to the current deadline.")
+@click.option("--days", type=int, help="Calendar days to add to the current deadline.")
+@click.option("--until", metavar="DATE", help="The new deadline (instead of --days).")
 @click.option(
     "--by",
     required=True,
     metavar="OFFICIAL",
-    help="The approver: leader in charge, supervision or principal.",
+    help="The approver: leader in charge, supervision or principal (key or name).",
 )
 @click.option("--reason", required=True, help="Why (recorded).")
 @now_option
 @pass_ctx
-def extend(c: Context, project_id: int, days: int, by: str, reason: str, now: str | None) -> None:
-    """Move a project's deadline later (延期); starts a fresh warning ladder."""
-    view = moves.extend(c.runtime(now), project_id, days=days, by=by, reason=reason)
-    click.echo(f"project {view.id} deadline now {view.deadline}")
+def extend(
+    c: Context, project_id: int, days: int | None, until: str | None, by: str, reason: str, now: str | None
+) -> None:
+    """Move a project's deadline later (延期) by --days N or to --until DATE; starts a fresh warning
+    ladder. Warns when the new deadline has already passed."""
+    rt = c.runtime(now)
+    day = parse_day(until, what="--until") if until is not None else None
+    view = moves.extend(rt, project_id, days=days, until=day, by=by, reason=reason)
+    click.echo(f"project {view.id} deadline now {when(view.deadline)}")
+    today = local_day(rt.now(), rt.zone)
+    if view.deadline is not None and view.deadline < today:
+        click.echo(
+            f"warning: the new deadline {when(view.deadline)} is already past (today is {when(today)}): "
+            f"its warnings start again at once",
+            err=True,
+        )

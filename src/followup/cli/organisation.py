@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from followup.app import organisation
-from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, printable, table
+from followup.cli.output import printable, table
+from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx
 from followup.errors import InvalidInput
 
 
@@ -62,8 +63,8 @@ def unit_update(c: Context, key: str, name: str | None, kind: str | None) -> Non
 @pass_ctx
 def unit_deactivate(c: Context, key: str) -> None:
     """Deactivate a unit that no longer answers for any active project."""
-    organisation.update_unit(c.runtime(), key, active=False)
-    click.echo(f"unit {key} deactivated")
+    view = organisation.update_unit(c.runtime(), key, active=False)
+    click.echo(f"unit {view.key} deactivated")
 
 
 # --------------------------------------------------------------------------- officials
@@ -84,9 +85,10 @@ ROLE_HELP = (
 @click.argument("key")
 @click.option("--name", required=True)
 @click.option("--email", required=True)
-@click.option("--unit", "unit_key", required=True, help="Key of the official's unit.")
+@click.option("--unit", "unit_key", required=True, help="The official's unit: key or name.")
 @click.option("--head", is_flag=True, help="Heads the unit (gets its yellow warnings).")
 @click.option("--role", "roles", multiple=True, help=ROLE_HELP)
+@click.option("--allow-duplicate", is_flag=True, help="Allow an address another official already has.")
 @now_option
 @pass_ctx
 def official_add(
@@ -97,16 +99,26 @@ def official_add(
     unit_key: str,
     head: bool,
     roles: tuple[str, ...],
+    allow_duplicate: bool,
     now: str | None,
 ) -> None:
     """Add an official."""
     rt = c.runtime(now)
-    view = organisation.add_official(rt, key, name=name, email=email, unit=unit_key, head=head, roles=roles)
+    view = organisation.add_official(
+        rt,
+        key,
+        name=name,
+        email=email,
+        unit=unit_key,
+        head=head,
+        roles=roles,
+        allow_duplicate=allow_duplicate,
+    )
     click.echo(f"official {view.key} added: {view.name} <{view.email}>, {view.unit_name}")
 
 
 @official.command("list")
-@click.option("--unit", "unit_key")
+@click.option("--unit", "unit_key", metavar="UNIT", help="Key or name.")
 @click.option("--role")
 @click.option("--all", "include_inactive", is_flag=True, help="Include those who left office.")
 @json_option
@@ -156,10 +168,11 @@ def official_show(c: Context, key: str, as_json: bool) -> None:
 @click.argument("key")
 @click.option("--name")
 @click.option("--email")
-@click.option("--unit", "unit_key")
+@click.option("--unit", "unit_key", metavar="UNIT", help="Another unit: key or name.")
 @click.option("--head/--no-head", default=None)
 @click.option("--role", "roles", multiple=True, help="Replace the roles: " + ROLE_HELP)
 @click.option("--no-roles", is_flag=True, help="Remove every role.")
+@click.option("--allow-duplicate", is_flag=True, help="Allow an address another official already has.")
 @pass_ctx
 def official_update(
     c: Context,
@@ -170,6 +183,7 @@ def official_update(
     head: bool | None,
     roles: tuple[str, ...],
     no_roles: bool,
+    allow_duplicate: bool,
 ) -> None:
     """Change an official's name, address, unit, headship or roles."""
     new_roles: list[str] | None = [] if no_roles else (list(roles) if roles else None)
@@ -177,7 +191,14 @@ def official_update(
         raise InvalidInput("nothing to change: give --name, --email, --unit, --head or --role")
     rt = c.runtime()
     view = organisation.update_official(
-        rt, key, name=name, email=email, unit=unit_key, head=head, roles=new_roles
+        rt,
+        key,
+        name=name,
+        email=email,
+        unit=unit_key,
+        head=head,
+        roles=new_roles,
+        allow_duplicate=allow_duplicate,
     )
     click.echo(
         f"official {view.key} updated: {view.name} <{view.email}>, {view.unit_name}, "
@@ -190,9 +211,11 @@ def official_update(
 @click.option(
     "--reassign-to",
     metavar="OFFICIAL",
-    help="Hand their active projects (as case officer or leader) to this official.",
+    help="Hand their active projects (as case officer or leader) to this official (key or name).",
 )
-@click.option("--by", metavar="OFFICIAL", help="Who records the handover.")
+@click.option(
+    "--by", metavar="OFFICIAL", help="Who records the handover (key or name; needed when there is one)."
+)
 @now_option
 @pass_ctx
 def official_deactivate(

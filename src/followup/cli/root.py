@@ -7,14 +7,18 @@ import gc
 import importlib
 import json
 import logging
+import os
 import sys
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+# re-exported: the other shells' modules print with them
+from followup.cli.output import printable as printable
+from followup.cli.output import table as table
 from followup.domain.timeutil import parse_instant, utcnow
 from followup.errors import FollowupError, InvalidInput
 from followup.settings import SETTINGS_HELP, Settings, load_settings
@@ -54,7 +58,7 @@ class Context:
             from followup.app.runtime import Runtime, fixed
 
             clock = fixed(self.now(now)) if now else None
-            self._runtime = Runtime.open(self.settings, clock=clock)
+            self._runtime = replace(Runtime.open(self.settings, clock=clock), operator=operator())
             if _GC_DEFERRED:
                 # Everything imported so far lives until exit: keep the collector from walking it
                 # again and again (and once more at exit): ~100 ms of a ~300 ms command.
@@ -87,6 +91,22 @@ class Context:
         return parse_instant(text, self.settings.zone, what=what) if text else None
 
 
+def operator() -> str | None:
+    """The operating-system user typing the command (录入人), as the history records them: what
+    ``getpass.getuser`` says (the login variables, else the password database), without importing
+    getpass and termios on every command; None when the system cannot say."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        user = os.environ.get(name)
+        if user:
+            return user
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name or None
+    except (ImportError, KeyError, OSError):
+        return None
+
+
 def _writes() -> bool:
     """Whether the running command writes (a ``--now`` ahead of the real clock would date its changes)."""
     ctx = click.get_current_context(silent=True)
@@ -112,7 +132,8 @@ def now_option(func: F) -> F:
         "--now",
         envvar="FOLLOWUP_NOW",
         metavar="TIME",
-        help="Act as if it were this time (ISO 8601; for replaying a scenario). Env: FOLLOWUP_NOW.",
+        help="Act as if it were this time (2026-06-01 09:30, or ISO 8601; for replaying a scenario). "
+        "Env: FOLLOWUP_NOW.",
     )(func)
 
 
@@ -124,35 +145,6 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
-_ESCAPED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
-def printable(text: str) -> str:
-    """``text`` with every control, invisible or undecodable character escaped (``\\x1b``, ``\\u2028``):
-    what reaches a terminal never moves its cursor, clears it or breaks a line. Names and labels are
-    refused such characters on entry; this guards what was stored before, and file names in errors."""
-    if text.isprintable():
-        return text
-    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in _ESCAPED else c for c in text)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Columns aligned for a terminal, counting a Chinese character as two columns."""
-    cells = [[printable(str("" if v is None else v)) for v in row] for row in rows]
-    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    click.echo("  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for row in cells:
-        click.echo("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
 def set_values(pairs: Sequence[str]) -> dict[str, str | None]:
     """``--set FIELD=VALUE`` pairs as a mapping."""
     out: dict[str, str | None] = {}
@@ -162,6 +154,33 @@ def set_values(pairs: Sequence[str]) -> dict[str, str | None]:
         name, value = pair.split("=", 1)
         out[name.strip()] = value
     return out
+
+
+class StagesInHelp(click.Command):
+    """A command that takes a stage: its help ends with the stages of the default workflow, each by
+    key and label (either may be typed)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        shown = default_stages(ctx)
+        if shown:
+            name, rows = shown
+            with formatter.section(f"Stages of workflow {name} (type the key or the label)"):
+                formatter.write_dl(rows)
+
+
+def default_stages(ctx: click.Context) -> tuple[str, list[tuple[str, str]]] | None:
+    """(the default workflow's name, [(stage key, label)]), or None when it cannot be loaded (the
+    help is shown all the same)."""
+    context = ctx.find_object(Context)
+    try:
+        settings = context.settings if context is not None else load_settings({})
+        from followup.lifecycle import WorkflowRegistry  # only for --help
+
+        workflow = WorkflowRegistry(settings.workflow_dir).get(settings.default_workflow)
+    except FollowupError:
+        return None
+    return workflow.name, [(s, printable(workflow.label_of(s))) for s in workflow.states()]
 
 
 # --------------------------------------------------------------------------- the group
@@ -263,6 +282,10 @@ def cli(
 
 
 _GC_DEFERRED = False
+#: what click (8.2+) raises for a group given no command; 8.1 printed the help and exited 0 itself
+_NO_ARGS_IS_HELP: tuple[type[click.UsageError], ...] = tuple(
+    getattr(click.exceptions, name) for name in ("NoArgsIsHelpError",) if hasattr(click.exceptions, name)
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("error: aborted", err=True)
         return 1
     except click.ClickException as exc:
+        if isinstance(exc, _NO_ARGS_IS_HELP) and exc.ctx is not None:
+            click.echo(exc.ctx.get_help())  # `followup` (or a group) alone: its help, as asked for
+            return 0
         message = printable(exc.format_message().replace("\n", " "))
         click.echo(f"error: {message} (see --help)", err=True)
         return exc.exit_code

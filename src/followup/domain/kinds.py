@@ -15,7 +15,8 @@ class NoticeKind(StrEnum):
 
     DEADLINE = "deadline"  # a rung of the warning ladder of a stage deadline
     STALE = "stale"  # no follow-up record for too long (跟进超时)
-    DIGEST = "digest"  # the weekly digest (周调度)
+    HOLD = "hold"  # a rung of the hold-expiry ladder: on hold past its expected restart date (暂缓到期)
+    DIGEST = "digest"  # the weekly mail: 周调度, with the county summary for those who read it
     STRANDED = "stranded"  # a project escalation cannot follow (its workflow or stage is gone): 督查室
 
 
@@ -39,6 +40,7 @@ class EventKind(StrEnum):
     REASSIGN = "reassign"
     FOLLOWUP = "followup"
     EXTEND = "extend"
+    VOID = "void"  # entered by mistake: out of every list and count, kept in the history
 
 
 class Light(StrEnum):
@@ -59,6 +61,11 @@ class Light(StrEnum):
         if level is None:
             return cls.GREEN
         return cls(level) if level in cls._value2member_map_ else cls.RED
+
+    @property
+    def rank(self) -> int:
+        """Green 0, blue 1, yellow 2, red 3, top 4: which of two warnings is the higher."""
+        return list(Light).index(self)
 
 
 _LIGHT_LABELS = {

@@ -9,10 +9,16 @@ Rules:
 - Level *i* is reached at the start of day ``deadline + at_i`` in the configured zone (``at`` may be
   negative, counted in the level's own unit: working days follow China's calendar).
 - Only the highest level reached is owed (after downtime nobody gets the levels that were skipped);
-  a level with ``repeat`` is owed again every interval until the next level is reached.
+  a level with ``repeat`` is owed again every interval until the next level is reached. A repeat is
+  not owed to the readers of the weekly county summary (:data:`SUMMARY_ROLES`: the supervision office,
+  the principal leaders): they are told of each rung once, and the summary lists every project at
+  红灯 or 约谈 each week.
 - Staleness: no follow-up record and no stage change for the stage's staleness limit raises a
   ``stale`` warning (case officer and unit head), again every further limit of silence.
-- On hold, terminated and final stages owe nothing; their clock is stopped.
+- On hold (暂缓) the stage's clock is stopped, but the hold itself has a deadline: its expected restart
+  date (``hold_until``). A hold that has run out climbs the hold-expiry ladder (暂缓到期: the workflow's
+  ``hold.ladder``, else its ladder) exactly as an overdue stage climbs its own; no staleness then.
+- Terminated and final stages owe nothing.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from followup.domain.kinds import Light, Role
 from followup.domain.limits import Limit
 from followup.domain.notices import NoticeKey, ProjectClock
 from followup.domain.timeutil import local_day, start_of_day
-from followup.domain.workflow import Level, Workflow
+from followup.domain.workflow import ON_HOLD, Level, Workflow
 
 STALE_ROLES = (Role.CASE_OFFICER, Role.UNIT_HEAD)
+#: Roles that read the weekly county summary: a rung's repeats reach them there, not by mail of their own.
+SUMMARY_ROLES = (Role.SUPERVISION, Role.PRINCIPAL)
 MAX_REPEATS = 1000  # a guard against a pathological repeat interval, never reached in practice
 
 
@@ -44,10 +52,12 @@ class Owed:
 
 @dataclass(frozen=True)
 class Assessment:
-    level: Level | None  # the deadline ladder level reached, if any
+    level: Level | None  # the deadline ladder level reached, if any (on hold: the hold-expiry ladder's)
     stale_since: date | None  # the day the project became stale, if it is
     owed: tuple[Owed, ...]
     next_at: datetime | None  # when something next changes (UTC); None: nothing ahead
+    level_since: date | None = None  # the day ``level`` was reached (its first rung, not a repeat)
+    held: bool = False  # ``level`` is a rung of the hold-expiry ladder (暂缓到期)
 
     @property
     def light(self) -> Light:
@@ -90,15 +100,18 @@ def assess(
     memo: Memo | None = None,
 ) -> Assessment:
     """The ladder level reached at ``now``, the notifications owed, and the next time to look."""
+    memo = {} if memo is None else memo
+    today = local_day(now, zone)
+    if clock.stage == ON_HOLD:
+        return _held(workflow, clock, today, calendar, zone, memo)
     stage = workflow.stages.get(clock.stage)
     if stage is None or stage.final:
         return Assessment(None, None, (), None)
-    today = local_day(now, zone)
-    memo = {} if memo is None else memo
     owed: list[Owed] = []
     upcoming: list[date] = []
 
     reached: Level | None = None
+    since: date | None = None
     if clock.deadline is not None:
         key: tuple[Any, ...] = ("deadline", workflow.name, stage.key, clock.deadline, today, zone.key)
         part = memo.get(key)
@@ -109,8 +122,9 @@ def assess(
         hit, ahead = part
         upcoming.extend(ahead)
         if hit is not None:
-            reached, repeat_no, due_at = hit
-            owed.append(Owed(NoticeKey.deadline(clock, reached.key, repeat_no), reached.notify, due_at))
+            reached, repeat_no, due_at, since = hit
+            roles = _told(reached, repeat_no)
+            owed.append(Owed(NoticeKey.deadline(clock, reached.key, repeat_no), roles, due_at))
 
     stale_since: date | None = None
     if stage.staleness is not None:
@@ -126,13 +140,43 @@ def assess(
             owed.append(Owed(NoticeKey.stale(clock, repeat_no), STALE_ROLES, due_at))
 
     next_at = start_of_day(min(upcoming), zone) if upcoming else None
-    return Assessment(reached, stale_since, tuple(owed), next_at)
+    return Assessment(reached, stale_since, tuple(owed), next_at, since)
+
+
+def _held(
+    workflow: Workflow, clock: ProjectClock, today: date, calendar: WorkCalendar, zone: ZoneInfo, memo: Memo
+) -> Assessment:
+    """A project on hold: its stage's clock is stopped; past its expected restart date it climbs the
+    hold-expiry ladder, whose deadline is ``hold_until``."""
+    if clock.hold_until is None:
+        return Assessment(None, None, (), None, held=True)
+    key: tuple[Any, ...] = ("hold", workflow.name, clock.hold_until, today, zone.key)
+    part = memo.get(key)
+    if part is None:
+        part = memo[key] = _deadline_part(
+            workflow.ladder_for(ON_HOLD), clock.hold_until, today, calendar, zone
+        )
+    hit, ahead = part
+    next_at = start_of_day(min(ahead), zone) if ahead else None
+    if hit is None:
+        return Assessment(None, None, (), next_at, held=True)
+    reached, repeat_no, due_at, since = hit
+    owed = (Owed(NoticeKey.hold(clock, reached.key, repeat_no), _told(reached, repeat_no), due_at),)
+    return Assessment(reached, None, owed, next_at, since, held=True)
+
+
+def _told(level: Level, repeat_no: int) -> tuple[str, ...]:
+    """Who a rung (``repeat_no`` 0) or one of its repeats is owed to."""
+    if repeat_no == 0:
+        return level.notify
+    return tuple(role for role in level.notify if role not in SUMMARY_ROLES)
 
 
 def _deadline_part(
     ladder: tuple[Level, ...], deadline: date, today: date, calendar: WorkCalendar, zone: ZoneInfo
-) -> tuple[tuple[Level, int, datetime] | None, list[date]]:
-    """((level reached, its repeat number, when that was due) or None, the days ahead) for a deadline."""
+) -> tuple[tuple[Level, int, datetime, date] | None, list[date]]:
+    """((level reached, its repeat number, when that was due, the day it was reached) or None, the
+    days ahead) for a deadline."""
     days = [level.at.apply(deadline, calendar) for level in ladder]
     ahead: list[date] = []
     current = -1
@@ -152,7 +196,7 @@ def _deadline_part(
         if next_repeat is not None:
             ahead.append(next_repeat)
     due_day = _nth(days[current], reached.repeat, repeat_no, calendar)
-    return (reached, repeat_no, start_of_day(due_day, zone)), ahead
+    return (reached, repeat_no, start_of_day(due_day, zone), days[current]), ahead
 
 
 def _stale_part(

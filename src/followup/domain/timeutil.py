@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, date, datetime, time
 from typing import overload
 from zoneinfo import ZoneInfo
@@ -15,7 +17,19 @@ from followup.errors import InvalidInput
 #: 2062 for 2026), and near datetime's own limits converting to UTC overflows.
 FIRST_YEAR = 1900
 LAST_YEAR = 2199
-_ISO_HINT = "expected ISO 8601 such as 2026-05-01 or 2026-05-01T09:30+08:00"
+_DAY_HINT = "expected a date such as 2026-11-20, 2026/11/20, 2026.11.20 or 2026年11月20日"
+_TIME_HINT = (
+    "expected a date such as 2026-11-20 or a time such as 2026-11-20 09:30 (or ISO 8601 with an offset)"
+)
+
+#: a day as a county writes it: 2026-11-20, 2026/11/20, 2026.11.20 (one separator throughout) or
+#: 2026年11月20日 (号 too), month and day with one or two digits
+_DAY_RE = re.compile(
+    r"(?P<y>[0-9]{4})(?:(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"
+    r"|\s*年\s*(?P<cm>[0-9]{1,2})\s*月\s*(?P<cd>[0-9]{1,2})\s*[日号]?)"
+)
+#: an optional time after the day: " 09:30", "T09:30:15", "9:30" (a full-width colon too, after NFKC)
+_TIME_RE = re.compile(r"(?:\s*T\s*|\s+)(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?")
 
 
 def utcnow() -> datetime:
@@ -24,39 +38,55 @@ def utcnow() -> datetime:
 
 def _in_range(value: date, text: str, what: str) -> None:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise InvalidInput(f"bad {what} {text!r}: expected a year from {FIRST_YEAR} to {LAST_YEAR}")
+        raise InvalidInput(f"bad {what} {text[:60]!r}: expected a year from {FIRST_YEAR} to {LAST_YEAR}")
+
+
+def _typed(text: str) -> str:
+    """What was typed, with full-width digits and punctuation made plain (２０２６／１１／２０)."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _day_of(match: re.Match[str]) -> date:
+    month = match.group("m") or match.group("cm")
+    day = match.group("d") or match.group("cd")
+    return date(int(match.group("y")), int(month), int(day))
 
 
 def parse_instant(text: str, zone: ZoneInfo, *, what: str = "time") -> datetime:
-    """Parse ISO 8601 (``2026-05-01``, ``2026-05-01T09:30``, ``...+08:00``) into an aware UTC datetime.
-
-    A date alone means the start of that day, and a time without offset means the configured zone.
-    """
-    raw = text.strip()
+    """An instant as typed, as an aware UTC datetime: a day in any form :func:`parse_day` takes, with
+    an optional time (``2026-11-20 09:30``, ``2026年11月20日 9:30``), or ISO 8601 with an offset
+    (``2026-11-20T09:30+08:00``). A day alone means the start of that day, and a time without offset
+    the configured zone."""
+    raw = _typed(text)
     try:
-        if len(raw) == 10:
-            parsed = datetime.combine(date.fromisoformat(raw), time())
+        day = _DAY_RE.match(raw)
+        rest = _TIME_RE.fullmatch(raw, day.end()) if day else None
+        if day and (day.end() == len(raw) or rest):
+            clock = time(int(rest["H"]), int(rest["M"]), int(rest["S"] or 0)) if rest else time()
+            parsed = datetime.combine(_day_of(day), clock)
         else:
             parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"bad {what} {text[:60]!r}: {_ISO_HINT}") from None
+        raise InvalidInput(f"bad {what} {text[:60]!r}: {_TIME_HINT}") from None
     _in_range(parsed, text, what)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     try:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):  # an offset that takes it past datetime's range
-        raise InvalidInput(f"bad {what} {text!r}: {_ISO_HINT}") from None
+        raise InvalidInput(f"bad {what} {text[:60]!r}: {_TIME_HINT}") from None
 
 
 def parse_day(text: str, *, what: str = "date") -> date:
-    """Parse an ISO 8601 calendar date (``2026-05-01``)."""
+    """A calendar day as typed: ``2026-11-20``, ``2026/11/20``, ``2026.11.20``, ``2026年11月20日``."""
+    raw = _typed(text)
+    match = _DAY_RE.fullmatch(raw)
     try:
-        day = date.fromisoformat(text.strip())
+        if match is None:
+            raise ValueError(raw)
+        day = _day_of(match)
     except ValueError:
-        raise InvalidInput(
-            f"bad {what} {text[:60]!r}: expected an ISO 8601 date such as 2026-05-01"
-        ) from None
+        raise InvalidInput(f"bad {what} {text[:60]!r}: {_DAY_HINT}") from None
     _in_range(day, text, what)
     return day
 

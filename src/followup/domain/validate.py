@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 from followup.errors import InvalidInput
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: a workflow's name is the stem of its file: a plain key, never a path
 _WORKFLOW_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 #: letters that draw nothing (Hangul fillers, the braille blank, the Mongolian vowel separator)
@@ -40,12 +40,17 @@ def shown(value: object, limit: int = 60) -> str:
 
 def key(value: str, what: str) -> str:
     """A short identifier typed at the terminal: letters, digits, ``_ . -``."""
-    if not _KEY_RE.match(value or ""):
+    if not isinstance(value, str) or not _KEY_RE.fullmatch(value):
         raise InvalidInput(
             f"bad {what} key {shown(value)}: "
             f"use 1-64 letters, digits, _ . - (starting with a letter or digit)"
         )
     return value
+
+
+def is_key(value: object) -> bool:
+    """Whether ``value`` could be a key (``key`` would take it)."""
+    return isinstance(value, str) and _KEY_RE.fullmatch(value) is not None
 
 
 def is_workflow_name(value: object) -> bool:
@@ -140,17 +145,19 @@ def email(value: str) -> str:
     return str(checked.ascii_email or checked.normalized)
 
 
-def decimal(value: str, what: str) -> Decimal:
-    """A non-negative amount with at most two decimals (万元 or 亩), below 10^14."""
+def decimal(value: str, what: str, *, shown_as: str | None = None) -> Decimal:
+    """A non-negative amount with at most two decimals (万元 or 亩), below 10^14. ``shown_as``: what
+    the user typed, when ``value`` is what it was read as (``1.2亿`` → ``12000``)."""
+    typed = shown(value if shown_as is None else shown_as)
     try:
         number = Decimal(value.strip().replace(",", ""))
     except (InvalidOperation, AttributeError):
-        raise InvalidInput(f"bad {what} {shown(value)}: expected a number such as 1500 or 1500.5") from None
+        raise InvalidInput(f"bad {what} {typed}: expected a number such as 1500 or 1500.5") from None
     if not number.is_finite() or number < 0:
-        raise InvalidInput(f"bad {what} {shown(value)}: expected a number of zero or more")
+        raise InvalidInput(f"bad {what} {typed}: expected a number of zero or more")
     # Compared before quantize(): quantizing 1e999999999 to cents exceeds the context's precision.
     if number >= Decimal("1e14"):
-        raise InvalidInput(f"bad {what} {shown(value)}: too large")
+        raise InvalidInput(f"bad {what} {typed}: too large")
     if number != number.quantize(Decimal("0.01")):
-        raise InvalidInput(f"bad {what} {shown(value)}: at most two decimals")
+        raise InvalidInput(f"bad {what} {typed}: at most two decimals")
     return number.quantize(Decimal("0.01"))

@@ -115,9 +115,10 @@ class Requires(Condition):
         if not missing:
             return None
         names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
+        sets = " ".join(f"--set {PROJECT_FIELDS[f].short}=VALUE" for f in missing)
         return GuardFailed(
             f"cannot enter {self.stage.label} ({self.stage.key}): missing {names}; "
-            f"record with --set FIELD=VALUE or `followup project edit`"
+            f"record with {sets} or `followup project edit`"
         )
 
 
@@ -164,6 +165,9 @@ class Workflow:
     terminate_label: str
     terminate_from: tuple[str, ...]
     ladder: tuple[Level, ...] = field(default=())
+    #: the hold-expiry ladder (暂缓到期), counted from a held project's expected restart date; empty:
+    #: the workflow's own ladder
+    hold_ladder: tuple[Level, ...] = field(default=())
 
     # ---- questions
 
@@ -221,11 +225,15 @@ class Workflow:
         return out
 
     def ladder_for(self, key: str) -> tuple[Level, ...]:
+        """The ladder of a stage (its own, else the workflow's); on hold, the hold-expiry ladder."""
+        if key == ON_HOLD:
+            return self.hold_ladder or self.ladder
         stage = self.stages.get(key)
         return stage.ladder if stage and stage.ladder else self.ladder
 
     def level_keys(self) -> set[str]:
-        """Every ladder level the workflow declares, its stages' own included."""
+        """Every level of the stage ladders (the workflow's and its stages' own); the hold-expiry
+        ladder's levels are mailed with the hold templates, whatever their key."""
         return {level.key for level in self.ladder} | {
             level.key for stage in self.stages.values() for level in stage.ladder
         }
@@ -309,7 +317,11 @@ class Workflow:
             "file": self.file,
             "stages": [s.to_dict() for s in self.stages.values()],
             "moves": [{"from": s, "to": list(t)} for s, t in self.moves.items()],
-            "hold": {"label": self.hold_label, "from": list(self.hold_from)},
+            "hold": {
+                "label": self.hold_label,
+                "from": list(self.hold_from),
+                "ladder": [level.to_dict() for level in self.ladder_for(ON_HOLD)],
+            },
             "terminate": {"label": self.terminate_label, "from": list(self.terminate_from)},
             "ladder": [level.to_dict() for level in self.ladder],
         }

@@ -4,7 +4,11 @@ Every error names the file, the line, the key (``stages[2].limit``) and what is 
 run top-down: the top-level keys, each stage, the moves, hold and terminate, then the graph as a
 whole (every stage reachable, every non-final stage with a path to a final one, at least one final
 stage). Labels follow the rules of names typed at the terminal (``domain.validate.text_problem``):
-they end up in mail headers. Limits are bounded (:data:`LIMIT_BOUNDS`).
+they end up in mail headers. Limits are bounded (:data:`LIMIT_BOUNDS`). ``hold:`` may carry its own
+``ladder:`` (the hold-expiry ladder, 暂缓到期, counted from the expected restart date).
+
+:func:`staleness_advice` says what a valid file had better change (``workflow check`` prints it as
+warnings): staleness counted in calendar days.
 """
 
 from __future__ import annotations
@@ -240,7 +244,7 @@ def check_side(
     """``hold:`` or ``terminate:`` → (label, the states it may be entered from)."""
     if raw is None:
         return default_label, tuple(default_from)
-    raw = c.mapping(raw, (key,), ("label", "from"))
+    raw = c.mapping(raw, (key,), ("label", "from", "ladder") if key == "hold" else ("label", "from"))
     label = c.text(raw["label"], (key, "label")) if "label" in raw else default_label
     if "from" not in raw:
         return label, tuple(default_from)
@@ -328,6 +332,12 @@ def check_workflow(loaded: Loaded, file: str, expected_name: str | None) -> Work
     )
     check_graph(c, stages, moves, index)
     ladder = check_ladder(c, top["ladder"], ("ladder",)) if top.get("ladder") is not None else ()
+    raw_hold = top.get("hold")
+    hold_ladder = (
+        check_ladder(c, raw_hold["ladder"], ("hold", "ladder"))
+        if isinstance(raw_hold, dict) and raw_hold.get("ladder") is not None
+        else ()
+    )
     return Workflow(
         name=name,
         label=c.text(top["label"], ("label",)),
@@ -339,4 +349,28 @@ def check_workflow(loaded: Loaded, file: str, expected_name: str | None) -> Work
         terminate_label=term_label,
         terminate_from=term_from,
         ladder=ladder,
+        hold_ladder=hold_ladder,
     )
+
+
+# --------------------------------------------------------------------------- advice
+
+
+def staleness_advice(workflow: Workflow) -> list[str]:
+    """What a valid workflow had better say otherwise, one line each (``workflow check`` prints them as
+    warnings, exit 0): a staleness limit in calendar days or months counts holidays, so the first working
+    day after 春节 or 国庆 turns healthy projects stale in a burst; working days do not."""
+    out: list[str] = []
+    for stage in workflow.stages.values():
+        limit = stage.staleness
+        if stage.final or limit is None or limit.unit == "working_days":
+            continue
+        days = limit.amount if limit.unit == "days" else limit.amount * 30
+        suggested = max(1, round(days * 5 / 7))
+        key, label, unit, amount = stage.key, stage.label, limit.unit, limit.amount
+        out.append(
+            f"stage {key} ({label}): staleness {{{unit}: {amount}}} counts calendar days, holidays "
+            f"included: after 春节 or 国庆 projects followed up just before the holiday turn stale at once; "
+            f"count working days instead, e.g. staleness: {{working_days: {suggested}}}"
+        )
+    return out

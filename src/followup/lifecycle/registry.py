@@ -17,17 +17,27 @@ def parse_workflow(text: str, file: str, *, expected_name: str | None = None) ->
     return check_workflow(compose(text, file), file, expected_name)
 
 
+#: Workflows already checked in this process, by file and its size and modification time: a Workflow is
+#: frozen (its machine shared), so every registry may hand out the same one until the file changes.
+_checked: dict[tuple[str, int, int], Workflow] = {}
+
+
 def load_workflow_file(path: Path) -> Workflow:
     """Load and validate one workflow file; its ``name`` must match the file name."""
     try:
-        if path.stat().st_size > MAX_BYTES:  # before reading it: a file of gigabytes is refused at once
+        seen = path.stat()
+        if seen.st_size > MAX_BYTES:  # before reading it: a file of gigabytes is refused at once
             raise WorkflowError(f"the file is larger than {MAX_BYTES // 1024} KiB", file=str(path))
+        key = (str(path), seen.st_size, seen.st_mtime_ns)
+        if key in _checked:
+            return _checked[key]
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkflowError("no such file", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkflowError(f"cannot read: {exc}", file=str(path)) from None
-    return parse_workflow(text, str(path), expected_name=path.stem)
+    workflow = _checked[key] = parse_workflow(text, str(path), expected_name=path.stem)
+    return workflow
 
 
 class WorkflowRegistry:

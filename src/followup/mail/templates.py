@@ -26,8 +26,9 @@ from followup.errors import ConfigError
 from followup.paths import shipped_dir
 from followup.settings import Settings
 
-#: The kinds shipped with followup: the ladder levels, staleness, the consolidated and weekly mails.
-KINDS = ("blue", "yellow", "red", "top", "stale", "several", "digest", "stranded")
+#: The kinds shipped with followup: the ladder levels, staleness, hold expiry (暂缓到期), the consolidated
+#: and the weekly mails.
+KINDS = ("blue", "yellow", "red", "top", "stale", "hold", "several", "digest", "stranded")
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

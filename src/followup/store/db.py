@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from followup.errors import ConcurrentUpdate, Conflict, NotInitialised, StoreError
 
 #: The alembic revision this code expects; a test checks it is the migrations' head.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -30,17 +30,43 @@ def normalise_url(url: str) -> str:
     return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: not SQLite, or in memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+    return Path(path).expanduser() if path and path != ":memory:" else None
+
+
 def _display_url(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+#: One engine per database URL and process, as SQLAlchemy advises: it holds the pool and the cache of
+#: compiled statements, so a process that runs many commands (the daemon, in-process tests) compiles once.
+_engines: dict[str, Engine] = {}
+
+
+def engine_for(url: str) -> Engine:
+    """This process's engine for ``url``, made on first use."""
+    url = normalise_url(url)
+    engine = _engines.get(url)
+    if engine is None:
+        engine = _engines[url] = make_engine(url)
+    return engine
+
+
+def forget_engines() -> None:
+    """Dispose of every engine this process made (between tests, which use a database each)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
 
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and real transactions."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
 
         @event.listens_for(engine, "connect")
@@ -96,7 +122,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = engine_for(self.url)
         self._sessions = sessionmaker(
             self.engine.execution_options(followup_write=True), expire_on_commit=False
         )
@@ -111,6 +137,9 @@ class Store:
         """Refuse to work on a database that is not initialised or not at this code's revision."""
         if self._checked:
             return
+        file = sqlite_file(self.url)
+        if file is not None and not file.exists():  # never made by connecting: only `init` makes one
+            raise NotInitialised(f"there is no database at {file}: run `followup init`")
         try:
             found = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except (OperationalError, ProgrammingError) as exc:
@@ -138,7 +167,7 @@ class Store:
     def _run(self, factory: sessionmaker[Session]) -> Iterator[Session]:
         session = factory()
         try:
-            self.check_schema(session)
+            self.check_schema(session)  # before the session connects: SQLite would create the file
             yield session
             session.commit()
         except Exception as exc:
@@ -157,6 +186,9 @@ class Store:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
+        file = sqlite_file(self.url)
+        if file is not None:  # the one place a database file (and its folder) is made
+            file.parent.mkdir(parents=True, exist_ok=True)
         try:
             with self.engine.begin() as conn:
                 config.attributes["connection"] = conn

@@ -163,6 +163,9 @@ class Project(Base):
     hold_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     hold_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     end_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Entered by mistake (``project void``): out of every list, the board, the sweep and the metrics;
+    # its stage is terminated, so that everything that follows active projects passes it by.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -210,6 +213,8 @@ class ProjectEvent(Base):
     to_stage: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # 录入人: the operating-system user who typed the command (``by`` is the official who acted)
+    entered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     by: Mapped[Official | None] = relationship(lazy="joined")
 

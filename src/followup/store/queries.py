@@ -1,5 +1,6 @@
 """The escalation's SQL, in one place: due projects, the roster, queuing with insert-ignore, the next
-look, claiming, renewing, and recording deliveries; the reads behind the board, the outbox and letters.
+look, claiming, renewing, and recording deliveries; the reads behind the board and the outbox (a mail's
+own reads are in ``mailing``).
 
 SQLAlchemy Core on the connection of the caller's transaction: these run by the thousand in a sweep,
 so they bind prepared values (:func:`storing`) and touch only the columns they need.
@@ -16,7 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import DateTime, Row, Table, TypeDecorator, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from followup.domain.kinds import NoticeStatus
+from followup.domain.kinds import NoticeKind, NoticeStatus
 from followup.domain.notices import ProjectClock
 from followup.domain.roster import Roster
 from followup.domain.workflow import TERMINATED
@@ -153,20 +154,6 @@ def set_next_looks(conn: Connection, looks: Sequence[dict[str, Any]]) -> None:
     _executemany(conn, statement, looks)
 
 
-def digest_recipients(conn: Connection) -> set[int]:
-    """Active officials with an active project: as its case officer, leader in charge or unit head."""
-    officers = select(P.c.officer_id.label("who")).where(P.c.stage != TERMINATED)
-    leaders = select(P.c.leader_id.label("who")).where(P.c.stage != TERMINATED, P.c.leader_id.is_not(None))
-    heads = (
-        select(Official.id.label("who"))
-        .join(P, P.c.unit_id == Official.unit_id)
-        .where(Official.is_head.is_(True), P.c.stage != TERMINATED)
-    )
-    people = {row[0] for q in (officers, leaders, heads) for row in conn.execute(q)}
-    active = set(conn.execute(select(Official.id).where(Official.active.is_(True))).scalars())
-    return people & active
-
-
 # --------------------------------------------------------------------------- delivery
 #
 # A lease is counted by the database's clock, never the caller's (which may be replayed, or minutes
@@ -179,6 +166,7 @@ CLAIMABLE = (NoticeStatus.PENDING.value, NoticeStatus.UNKNOWN.value)
 #: the partial index ix_notifications_pending holds these: a query names them so that SQLite uses it
 _WAITING = (NoticeStatus.PENDING.value, SENDING, NoticeStatus.UNKNOWN.value)
 _SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"  # UTCDateTime's form on SQLite (microseconds)
+_RUNGS = (NoticeKind.DEADLINE.value, NoticeKind.HOLD.value)  # the kinds whose repeats are reminders
 
 
 def db_now(conn: Connection) -> Any:
@@ -219,6 +207,39 @@ def claim(conn: Connection, now: datetime, lease: float, batch: int) -> tuple[st
             .values(status=SENDING, claimed_at=db_now(conn), claim_token=token)
         )
     return token, ids
+
+
+def claim_riders(conn: Connection, token: str, now: datetime) -> list[int]:
+    """Add to the claim ``token`` the reminders waiting for a later mail (``NoticeKey.is_reminder``:
+    跟进超时, a repeat) of every recipient this claim already has news for (a new rung, the weekly
+    mail): they go together. Returns the ids added."""
+    news = select(N.c.recipient_id).where(
+        N.c.claim_token == token,
+        N.c.status == SENDING,
+        or_(
+            N.c.kind == NoticeKind.DIGEST.value,
+            and_(N.c.kind.in_(_RUNGS), N.c.repeat_no == 0),
+        ),
+    )
+    reminder = or_(N.c.kind == NoticeKind.STALE.value, and_(N.c.kind.in_(_RUNGS), N.c.repeat_no > 0))
+    query = select(N.c.id).where(
+        N.c.status.in_(_WAITING),
+        N.c.status == NoticeStatus.PENDING.value,
+        N.c.next_attempt_at > now,
+        N.c.message_id.is_(None),
+        reminder,
+        N.c.recipient_id.in_(news),
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(conn.execute(query).scalars())
+    if ids:
+        conn.execute(
+            update(N)
+            .where(N.c.id.in_(ids), N.c.status == NoticeStatus.PENDING.value)
+            .values(status=SENDING, claimed_at=db_now(conn), claim_token=token)
+        )
+    return ids
 
 
 def _mine(ids: Collection[int], token: str) -> Any:
@@ -332,27 +353,19 @@ def requeue(conn: Connection, ids: Collection[int] | None, statuses: Collection[
     return int(conn.execute(statement).rowcount)
 
 
+def postpone(conn: Connection, ids: Collection[int], token: str, until: datetime) -> int:
+    """A repeat that came too soon after the last delivery of its ladder to its recipient: pending,
+    untouched otherwise, not claimable before ``until``."""
+    return _settle(conn, ids, token, status=NoticeStatus.PENDING.value, next_attempt_at=until)
+
+
 def statuses_of(conn: Connection, ids: Collection[int]) -> dict[int, str]:
     return {
         row_id: status for row_id, status in conn.execute(select(N.c.id, N.c.status).where(N.c.id.in_(ids)))
     }
 
 
-# --------------------------------------------------------------------------- reads for letters, board, outbox
-
-
-def notifications(conn: Connection, ids: Collection[int]) -> Rows:
-    return conn.execute(select(N).where(N.c.id.in_(ids)).order_by(N.c.id)).all()
-
-
-def sent_so_far(conn: Connection, project_ids: Collection[int]) -> Rows:
-    """Every notification already sent for these projects, with its recipient's name, oldest first."""
-    return conn.execute(
-        select(N.c.project_id, N.c.stage_seq, N.c.round, N.c.level, N.c.repeat_no, N.c.sent_at, Official.name)
-        .join(Official, Official.id == N.c.recipient_id)
-        .where(N.c.project_id.in_(list(project_ids)), N.c.status == NoticeStatus.SENT.value)
-        .order_by(N.c.sent_at, N.c.id)
-    ).all()
+# ------------------------------------------------------------------------ reads for the board and the outbox
 
 
 def outbox(conn: Connection, status: str | None, limit: int) -> Rows:
