@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from followup import i18n
 from followup.app import ledger
 from followup.app.ledger import ProjectInput
 from followup.app.runtime import Runtime
@@ -23,6 +24,7 @@ from tests.helpers import Cli, clean_environment, make_runtime, pg_schema
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     clean_environment(monkeypatch, tmp_path)
+    i18n.use("en")  # the use cases' messages in the source language (a zh test sets its own)
     yield
     forget_engines()  # each test has databases of its own: no pool outlives it
 

@@ -103,7 +103,13 @@ class Cli:
     def __init__(self, url: str, tmp_path: Path, *, subprocess: bool = False) -> None:
         self.url = url
         self.subprocess = subprocess
-        self.env = {"FOLLOWUP_DATABASE_URL": url, "FOLLOWUP_DATA_DIR": str(tmp_path / "data")}
+        # English unless a test asks for the county's default (Simplified Chinese): the assertions
+        # are written against the source strings; tests/unit/test_i18n.py checks the catalogue.
+        self.env = {
+            "FOLLOWUP_DATABASE_URL": url,
+            "FOLLOWUP_DATA_DIR": str(tmp_path / "data"),
+            "FOLLOWUP_LANG": "en",
+        }
 
     def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
         env = {**self.env, **(env or {})}

@@ -29,6 +29,13 @@ A class's docstring is its default message.
 
 from __future__ import annotations
 
+from followup.i18n import _
+
+
+def default_message(cls: type) -> str:
+    """A class's docstring, in the user's language: its default message."""
+    return _((cls.__doc__ or "").strip())
+
 
 class FollowupError(Exception):
     """followup failed"""
@@ -36,7 +43,7 @@ class FollowupError(Exception):
     exit_code = 1
 
     def __init__(self, message: str | None = None) -> None:
-        self.message = message or (type(self).__doc__ or "").strip()
+        self.message = message or default_message(type(self))
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -71,7 +78,7 @@ class WorkflowError(FollowupError):
         self.file = file
         self.key = key
         self.line = line
-        self.detail = message or (type(self).__doc__ or "").strip()
+        self.detail = message or default_message(type(self))
         where = ""
         if file:
             where = file + (f":{line}" if line else "") + ": "

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from followup.errors import ConfigError
+from followup.i18n import _
 
 #: Every setting: (name, environment variable, help). Defaults live in ``_defaults``.
 SETTINGS_HELP: dict[str, tuple[str, str]] = {
@@ -170,7 +171,7 @@ def _config_file(explicit: str | None, env: dict[str, str]) -> Path | None:
     if name:
         path = Path(name).expanduser()
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
+            raise ConfigError(_("config file {path} does not exist").format(path=path))
         return path
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     path = Path(base) / "followup" / "config.toml"
@@ -206,11 +207,13 @@ def _read_config(path: Path) -> dict[str, Any]:
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
-        raise ConfigError(f"config file {path}: {exc}") from exc
+        raise ConfigError(_("config file {path}: {reason}").format(path=path, reason=exc)) from exc
     unknown = sorted(set(values) - set(SETTINGS_HELP))
     if unknown:
         raise ConfigError(
-            f"config file {path}: unknown key {unknown[0]!r}; allowed: {', '.join(SETTINGS_HELP)}"
+            _("config file {path}: unknown key {key!r}; allowed: {allowed}").format(
+                path=path, key=unknown[0], allowed=", ".join(SETTINGS_HELP)
+            )
         )
     return values
 
@@ -223,23 +226,29 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"timezone {timezone!r} is not a known IANA zone (e.g. Asia/Shanghai)") from exc
+        raise ConfigError(
+            _("timezone {zone!r} is not a known IANA zone (e.g. Asia/Shanghai)").format(zone=timezone)
+        ) from exc
     security = str(values.get("smtp_security") or "none").lower()
     if security not in SMTP_SECURITY:
-        raise ConfigError(f"smtp security {security!r}; allowed: {', '.join(SMTP_SECURITY)}")
+        raise ConfigError(
+            _("smtp security {value!r}; allowed: {allowed}").format(
+                value=security, allowed=", ".join(SMTP_SECURITY)
+            )
+        )
     allow_plaintext = _flag(values.get("smtp_allow_plaintext"), "FOLLOWUP_SMTP_ALLOW_PLAINTEXT")
     if values.get("smtp_user") and security == "none" and not allow_plaintext:
         security = "starttls"  # a password never goes out in clear text unless that is asked for
     mail_from = str(values.get("mail_from") or "followup@localhost")
     if any(c in mail_from for c in "\r\n"):
-        raise ConfigError("mail from must be one line")
+        raise ConfigError(_("mail from must be one line"))
     return Settings(
         data_dir=data_dir,
         database_url=str(database_url),
         timezone=timezone,
-        workflow_dir=_existing_dir(values.get("workflow_dir"), "workflow dir"),
+        workflow_dir=_existing_dir(values.get("workflow_dir"), _("workflow dir")),
         default_workflow=_workflow_name(str(values.get("default_workflow") or "investment")),
-        calendar_file=_existing_file(values.get("calendar_file"), "calendar file"),
+        calendar_file=_existing_file(values.get("calendar_file"), _("calendar file")),
         smtp_host=values.get("smtp_host") or None,
         smtp_port=_port(values.get("smtp_port")),
         smtp_user=values.get("smtp_user") or None,
@@ -247,11 +256,11 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
         smtp_security=security,
         smtp_allow_plaintext=allow_plaintext,
         smtp_timeouts=_timeouts(values.get("smtp_timeouts")),
-        send_deadline=_seconds(values.get("send_deadline"), "send deadline", 1800.0),
-        claim_lease=_seconds(values.get("claim_lease"), "claim lease", 120.0),
-        warnings_per_message=int(_seconds(values.get("warnings_per_message"), "warnings per message", 20)),
+        send_deadline=_seconds(values.get("send_deadline"), _("send deadline"), 1800.0),
+        claim_lease=_seconds(values.get("claim_lease"), _("claim lease"), 120.0),
+        warnings_per_message=int(_seconds(values.get("warnings_per_message"), _("warnings per message"), 20)),
         mail_from=mail_from,
-        template_dir=_existing_dir(values.get("template_dir"), "template dir"),
+        template_dir=_existing_dir(values.get("template_dir"), _("template dir")),
         work_hours=_hours(str(values.get("work_hours") or "08:30-18:00")),
         digest_schedule=_weekly(str(values.get("digest_schedule") or "mon 08:30")),
         bureau_unit=str(values.get("bureau_unit") or "bureau"),
@@ -264,8 +273,10 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
 def _workflow_name(name: str) -> str:
     if not _WORKFLOW_NAME_RE.fullmatch(name):
         raise ConfigError(
-            f"default workflow {name!r} is not a workflow name: use lower-case letters, digits and _ "
-            f"starting with a letter (e.g. investment)"
+            _(
+                "default workflow {name!r} is not a workflow name: use lower-case letters, digits and _ "
+                "starting with a letter (e.g. investment)"
+            ).format(name=name)
         )
     return name
 
@@ -275,7 +286,7 @@ def _flag(value: Any, what: str) -> bool:
         return value
     text = str(value if value is not None else "").strip().lower()
     if text not in _TRUE + _FALSE:
-        raise ConfigError(f"{what} {value!r}: expected 1 or 0")
+        raise ConfigError(_("{what} {value!r}: expected 1 or 0").format(what=what, value=value))
     return text in _TRUE
 
 
@@ -285,9 +296,9 @@ def _port(value: Any) -> int | None:
     try:
         port = int(value)
     except ValueError:
-        raise ConfigError(f"smtp port {value!r} is not a number") from None
+        raise ConfigError(_("smtp port {value!r} is not a number").format(value=value)) from None
     if not 0 < port < 65536:
-        raise ConfigError(f"smtp port {port} is out of range")
+        raise ConfigError(_("smtp port {port} is out of range").format(port=port))
     return port
 
 
@@ -296,7 +307,7 @@ def _existing_file(value: Any, what: str) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_file():
-        raise ConfigError(f"{what} {path} does not exist")
+        raise ConfigError(_("{what} {path} does not exist").format(what=what, path=path))
     return path
 
 
@@ -305,7 +316,7 @@ def _existing_dir(value: Any, what: str) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise ConfigError(f"{what} {path} is not a folder")
+        raise ConfigError(_("{what} {path} is not a folder").format(what=what, path=path))
     return path
 
 
@@ -313,16 +324,18 @@ def _clock(text: str, what: str) -> time:
     try:
         return time.fromisoformat(text.strip())
     except ValueError:
-        raise ConfigError(f"bad {what} {text!r}: expected HH:MM") from None
+        raise ConfigError(_("bad {what} {value!r}: expected HH:MM").format(what=what, value=text)) from None
 
 
 def _hours(text: str) -> tuple[time, time]:
     start, sep, end = text.partition("-")
     if not sep:
-        raise ConfigError(f"bad work hours {text!r}: expected HH:MM-HH:MM such as 08:30-18:00")
-    opening, closing = _clock(start, "work hours"), _clock(end, "work hours")
+        raise ConfigError(
+            _("bad work hours {value!r}: expected HH:MM-HH:MM such as 08:30-18:00").format(value=text)
+        )
+    opening, closing = _clock(start, _("work hours")), _clock(end, _("work hours"))
     if not opening < closing:
-        raise ConfigError(f"bad work hours {text!r}: the start must be before the end")
+        raise ConfigError(_("bad work hours {value!r}: the start must be before the end").format(value=text))
     return opening, closing
 
 
@@ -330,10 +343,14 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _weekly(text: str) -> tuple[int, time]:
-    day, _, clock = text.strip().lower().partition(" ")
+    day, _sep, clock = text.strip().lower().partition(" ")
     if day[:3] not in WEEKDAYS or not clock:
-        raise ConfigError(f"bad digest schedule {text!r}: expected a day and a time such as 'mon 08:30'")
-    return WEEKDAYS.index(day[:3]), _clock(clock, "digest schedule")
+        raise ConfigError(
+            _("bad digest schedule {value!r}: expected a day and a time such as 'mon 08:30'").format(
+                value=text
+            )
+        )
+    return WEEKDAYS.index(day[:3]), _clock(clock, _("digest schedule"))
 
 
 def _months(value: Any) -> int:
@@ -343,9 +360,11 @@ def _months(value: Any) -> int:
     try:
         months = int(str(value).strip())
     except ValueError:
-        raise ConfigError(f"bad long hold months {value!r}: expected a whole number of months") from None
+        raise ConfigError(
+            _("bad long hold months {value!r}: expected a whole number of months").format(value=value)
+        ) from None
     if not 0 < months <= 120:
-        raise ConfigError(f"bad long hold months {value!r}: expected 1 to 120")
+        raise ConfigError(_("bad long hold months {value!r}: expected 1 to 120").format(value=value))
     return months
 
 
@@ -373,8 +392,12 @@ def _timeouts(value: Any) -> SmtpTimeouts:
         name, sep, seconds = item.partition("=")
         name = name.strip().lower()
         if not sep or name not in names:
-            raise ConfigError(f"bad smtp timeouts {value!r}: expected name=seconds, names {', '.join(names)}")
-        chosen[name] = _seconds(seconds, f"smtp timeout {name}", 0.0)
+            raise ConfigError(
+                _("bad smtp timeouts {value!r}: expected name=seconds, names {names}").format(
+                    value=value, names=", ".join(names)
+                )
+            )
+        chosen[name] = _seconds(seconds, _("smtp timeout {name}").format(name=name), 0.0)
     return SmtpTimeouts(**chosen)
 
 
@@ -385,9 +408,13 @@ def _seconds(value: Any, what: str, default: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"bad {what} {value!r}: expected a number") from None
+        raise ConfigError(
+            _("bad {what} {value!r}: expected a number").format(what=what, value=value)
+        ) from None
     if not 0 < number < 1e9:  # also refuses nan and inf
-        raise ConfigError(f"bad {what} {value!r}: expected a positive number")
+        raise ConfigError(
+            _("bad {what} {value!r}: expected a positive number").format(what=what, value=value)
+        )
     return number
 
 

@@ -91,8 +91,8 @@ def test_project_add_prints_id_and_show_json(county_cli: Cli) -> None:
     assert shown["leader"] == {"key": "liuqiang", "name": "刘强"}
     assert shown["officer"] == {"key": "lina", "name": "李娜"}
     text = county_cli.ok("project", "show", "2").out
-    assert "签约 (signing) 自 2026-05-06 00:00\n" in text  # no T, no offset (issue 8)
-    assert "截止: 2026-07-01" in text
+    assert "签约 (signing) since 2026-05-06 00:00\n" in text  # no T, no offset (issue 8)
+    assert "deadline: 2026-07-01" in text
     assert "合同金额（万元）: 12,000.50\n" in text and "用地（亩）: 80\n" in text
 
 
@@ -184,7 +184,7 @@ def test_full_lifecycle_with_hold_resume_and_history(county_cli: Cli) -> None:
     assert events[5]["at"] == "2026-07-20T00:00:00+08:00"
     assert events[5]["changes"]["signed_on"] == [None, "2026-07-20"]
     table = run.ok("history", pid).out
-    assert "talks → signing" in table and "投资方撤资" in table
+    assert "洽谈 → 签约" in table and "投资方撤资" in table  # stages by their labels
 
 
 def test_edit_records_history_and_recomputes_contract_deadline(county_cli: Cli) -> None:

@@ -73,7 +73,7 @@ def test_the_help_of_a_command_taking_a_stage_lists_keys_and_labels(sqlite_url: 
 def test_project_show_says_times_without_t_and_amounts_with_separators(ledger: Cli) -> None:
     out = ledger.ok("project", "show", "2").out
     assert not ISO_INSTANT.search(out) and "+08:00" not in out, out
-    assert "阶段: 签约 (signing) 自 2026-05-06 00:00\n" in out
+    assert "stage: 签约 (signing) since 2026-05-06 00:00\n" in out
     assert "合同金额（万元）: 12,000\n" in out and "用地（亩）: 1,200.50\n" in out
     assert "签约日期: 2026-05-06\n" in out
     as_json = ledger.ok("project", "show", "2", "--json").json()  # --json keeps ISO 8601 and numbers
@@ -83,7 +83,7 @@ def test_project_show_says_times_without_t_and_amounts_with_separators(ledger: C
 
 def test_the_list_right_aligns_amounts_and_keeps_whole_names_when_it_fits(ledger: Cli) -> None:
     lines = ledger.ok("project", "list").out.splitlines()
-    assert lines[0].startswith("id  项目名称") and lines[0].endswith("金额(万元)")
+    assert lines[0].startswith("id  project name") and lines[0].endswith("amount (万元)")
     assert lines[2].endswith("  12,000") and text_width(lines[2]) == text_width(lines[0])
     assert "华北冷链物流中心（一期）暨冷库扩建工程" in lines[2]
 
@@ -111,7 +111,7 @@ def test_a_narrow_terminal_cuts_names_with_an_ellipsis_and_keeps_the_numbers(led
         and "华北冷链物流中心（一期）暨冷库扩建工程" not in lines[2]
     )
     assert lines[2].endswith("  12,000") and "2026-07-01" in lines[2]  # numbers and dates are never cut
-    assert "自" not in lines[0]  # since when is left out first, then the leader in charge
+    assert "since" not in lines[0]  # since when is left out first, then the leader in charge
 
 
 def test_no_terminal_no_limit(ledger: Cli) -> None:
@@ -124,4 +124,4 @@ def test_history_outbox_and_status_show_times_without_t(ledger: Cli) -> None:
     for command in (["history", "2"], ["outbox"], ["status", "--now", NOW]):
         out = ledger.ok(*command).out
         assert not ISO_INSTANT.search(out) and "+08:00" not in out, (command, out)
-    assert "项目预警看板 2026-06-01 10:00\n" in ledger.ok("status", "--now", NOW).out
+    assert "project warning board 2026-06-01 10:00\n" in ledger.ok("status", "--now", NOW).out

@@ -91,11 +91,11 @@ def test_deactivating_lists_every_project_that_still_refers(county: Cli) -> None
     ids = [add(county, f"项目{n:02d}") for n in range(12)]
     message = refused(county, "unit", "deactivate", "chengguan", code=5)
     assert message.startswith(
-        "error: unit 'chengguan' (城关镇人民政府) is still responsible for 12 active project(s): "
+        "error: unit 'chengguan' (城关镇人民政府) is still responsible for 12 active projects: "
     )
     assert f": {', '.join(map(str, ids))}; move them first" in message
     message = refused(county, "official", "deactivate", "lina", code=5)
-    assert f"still follows 12 active project(s): {', '.join(map(str, ids))}; give --reassign-to" in message
+    assert f"still follows 12 active projects: {', '.join(map(str, ids))}; give --reassign-to" in message
     assert "writes their history: give --by OFFICIAL" in refused(
         county, "official", "deactivate", "lina", "--reassign-to", "wangjun", code=2
     )
@@ -111,7 +111,8 @@ def test_a_project_entered_by_mistake_is_voided(county: Cli) -> None:
     shown = county.ok("project", "show", str(wrong), "--json").json()
     assert shown["voided_at"] == "2026-06-01T10:00:00+08:00" and shown["stage"] == "terminated"
     assert (
-        "已作废: 2026-06-01 10:00（录入有误）; 原因: 重复录入" in county.ok("project", "show", str(wrong)).out
+        "voided: 2026-06-01 10:00 (entered by mistake); reason: 重复录入"
+        in county.ok("project", "show", str(wrong)).out
     )
     board = county.ok("status", "--now", NOW, "--json").json()
     assert sum(board["totals"][light] for light in ("green", "blue", "yellow", "red", "top")) == 1
@@ -144,7 +145,7 @@ def test_every_line_of_history_says_who_typed_it(county: Cli) -> None:
     assert [e["entered_by"] for e in events] == [getpass.getuser()] * 3
     assert [e["by"] and e["by"]["key"] for e in events] == [None, "lina", "wangjun"]
     lines = county.ok("history", pid).out.splitlines()
-    assert "记录人" in lines[0] and "录入人" in lines[0]
+    assert "  by  " in lines[0] and "entered by" in lines[0]
     assert all(getpass.getuser() in line for line in lines[1:])
     county.ok("log", pid, "电话跟进", "--by", "lina", "--now", NOW, env={"LOGNAME": "zhangsan"})
     assert county.ok("history", pid, "--json").json()[-1]["entered_by"] == "zhangsan"

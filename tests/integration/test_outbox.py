@@ -184,10 +184,10 @@ def test_after_the_retry_budget_a_notification_fails_status_says_so_and_retry_re
         "error: name the notifications to retry: --id N (repeatable) or --all-failed\n",
     )
     assert cli.ok("outbox", "retry", "--id", ids[0], "--id", "99", "--now", iso(MONDAY, "11:59")).out == (
-        "1 notifications requeued; 1 not in the outbox: 99\n"
+        "1 notification requeued; 1 not in the outbox: 99\n"
     )
     assert cli.ok("outbox", "retry", "--all-failed", "--id", ids[0], "--now", iso(MONDAY, "11:59")).out == (
-        "1 notifications requeued; 1 neither failed nor unknown, left as they are: " + ids[0] + "\n"
+        "1 notification requeued; 1 neither failed nor unknown, left as they are: " + ids[0] + "\n"
     )
     again = cli.ok("send", "--now", iso(MONDAY, "12:00"), "--json", env=mail).json()
     assert (again["sent"], again["messages"]) == (2, 1)

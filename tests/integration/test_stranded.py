@@ -99,7 +99,7 @@ def test_a_missing_workflow_file_blocks_nobody_else(
     assert listed[ours]["problem"] is None and listed[ours]["level"] is not None
     assert (listed[theirs]["stage"], listed[theirs]["stage_label"]) == ("lead", "lead")
     assert listed[theirs]["problem"].startswith("its workflow cannot be loaded")
-    assert "不能督办" in bare.ok("project", "show", str(theirs)).out
+    assert "not escalated: " in bare.ok("project", "show", str(theirs)).out
     assert [p["id"] for p in bare.ok("project", "list", "--workflow", "fast", "--json").json()] == [theirs]
 
     refused = bare("advance", str(theirs), "talks", "--by", "lina", "--set", "investor=x", "--now", NOW)

@@ -14,7 +14,7 @@ from pathlib import Path
 import followup
 
 LAYERS: list[tuple[str, ...]] = [
-    ("followup.errors",),
+    ("followup.errors", "followup.i18n"),
     ("followup", "followup.settings", "followup.paths"),
     ("followup.domain",),
     ("followup.lifecycle", "followup.store", "followup.mail"),

@@ -63,6 +63,8 @@ def test_views_keep_their_json_names() -> None:
         "note": None,
         "changes": {"investor": [None, "伊禾"]},
         "entered_by": None,  # 录入人: the operating-system user who typed it (issue 8)
+        "from_label": None,  # the stages as the project's workflow names them (None: not looked up)
+        "to_label": None,
     }
     assert SendResult(skipped_reason="outside working hours").to_dict() == {
         "sent": 0,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from followup.cli.output import Column, _cut, _fit, _wrap, money, text_width, when
+from followup.cli.output import Column, _cut, _fit, money, text_width, when, wrap
 from followup.domain import words
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.timeutil import parse_day, parse_instant
@@ -258,9 +258,32 @@ def test_cutting_never_splits_a_character() -> None:
 
 
 def test_wrapping_keeps_every_line_within_the_width() -> None:
-    lines = _wrap("投资方来县考察，初步确定选址。 next visit in May", 12)
+    lines = wrap("投资方来县考察，初步确定选址。 next visit in May", 12)
     assert all(text_width(line) <= 12 for line in lines)
     assert "".join(lines).replace(" ", "") == "投资方来县考察，初步确定选址。nextvisitinMay"
+
+
+def test_lines_break_between_chinese_characters_never_inside_a_word_or_before_a_comma() -> None:
+    lines = wrap("默认：sqlite:///followup.db；PostgreSQL：postgresql+psycopg://db）。环境变量：X", 20)
+    assert all(text_width(line) <= 20 for line in lines)
+    assert not any(line.startswith(("，", "。", "；", "）")) for line in lines)
+    assert not any(line.endswith("（") for line in lines)
+    words = [w for line in lines for w in line.replace("：", " ").replace("；", " ").split()]
+    assert "PostgreSQL" in words  # not "Postgre" + "SQL"
+    assert wrap("a" * 25, 10) == ["a" * 10, "a" * 10, "a" * 5]  # a word longer than the line is cut
+
+
+def test_help_text_wraps_chinese_in_terminal_columns_and_keeps_raw_paragraphs() -> None:
+    from followup.cli.translated import wrap_text
+
+    text = "项目按声明的流程推进，\n每一次变更都记入只增不改的历史记录。"
+    text += "\n\n\b\n  followup init\n  followup demo"
+    shown = wrap_text(text, 30, preserve_paragraphs=True)
+    first, raw = shown.split("\n\n")
+    assert "推进，每一次" in first.replace("\n", "")  # lines of one paragraph joined without a space
+    assert all(text_width(line) <= 30 for line in first.splitlines())
+    assert raw == "  followup init\n  followup demo"  # \b: as written
+    assert wrap_text("县领导 county leader", 12, "  ", "  ") == "  县领导\n  county\n  leader"
 
 
 def test_fitting_narrows_the_widest_columns_first_then_leaves_out_what_may_go() -> None:

@@ -712,15 +712,16 @@ def test_cli_show_plain(run: Cli) -> None:
     assert result.out.splitlines()[0].startswith("招商引资项目标准流程 (investment)")
     rows = {line.split()[0]: line.split() for line in result.out.splitlines()[2:8]}
     assert [(key, rows[key][1]) for key, _ in INVESTMENT_STAGES] == INVESTMENT_STAGES
-    assert re.search(
-        r"^talks\s+洽谈\s+90天\s+10个工作日\s+investor\s+"
-        r"signing, lead, on_hold, terminated$",
+    assert re.search(  # fields and moves by their labels
+        r"^talks\s+洽谈\s+90天\s+10个工作日\s+投资方\s+签约, 线索, 暂缓, 终止$",
         result.out,
         re.MULTILINE,
     )
-    assert "（终点）" in rows["production"][-1]
-    assert "暂缓 (on_hold) from: lead, talks, signing, land_prep, groundbreaking" in result.out
-    assert re.search(r"^  red\s+红灯\s+超期20个工作日", result.out, re.MULTILINE)
+    assert "(final)" in rows["production"][-1]
+    assert "暂缓 (on_hold) from: 线索, 洽谈, 签约, 落地/供地, 开工" in result.out
+    assert re.search(
+        r"^  red\s+红灯\s+20个工作日 overdue\s+→ 责任人, 责任单位负责人, 包联领导, 督查室;", result.out, re.M
+    )
 
 
 def test_cli_show_unknown_workflow(run: Cli) -> None:

@@ -17,6 +17,7 @@ from followup.domain.notices import ProjectClock
 from followup.domain.timeutil import in_zone, local_day
 from followup.domain.workflow import ON_HOLD, Workflow
 from followup.errors import InvalidInput
+from followup.i18n import _, ngettext
 from followup.store import queries
 
 
@@ -136,13 +137,27 @@ def _warnings(rt: Runtime, years: set[int], failed: int, stuck: int) -> list[str
     uncovered = sorted(y for y in years if not rt.calendar.covers(y))
     if uncovered:
         warnings.append(
-            f"no official holiday calendar for {', '.join(map(str, uncovered))}: working days there are "
-            f"counted as plain weekdays; declare them in a county calendar file (FOLLOWUP_CALENDAR_FILE)"
+            _(
+                "no official holiday calendar for {years}: working days there are counted as plain weekdays; "
+                "declare them in a county calendar file (FOLLOWUP_CALENDAR_FILE)"
+            ).format(years=", ".join(map(str, uncovered)))
         )
     if failed:
-        warnings.append(f"{failed} notifications failed for good: see `followup outbox --status failed`")
+        warnings.append(
+            ngettext(
+                "{n} notification failed for good: see `followup outbox --status failed`",
+                "{n} notifications failed for good: see `followup outbox --status failed`",
+                failed,
+            ).format(n=failed)
+        )
     if stuck:
-        warnings.append(f"{stuck} notifications have waited more than a day: is `followup send` running?")
+        warnings.append(
+            ngettext(
+                "{n} notification has waited more than a day: is `followup send` running?",
+                "{n} notifications have waited more than a day: is `followup send` running?",
+                stuck,
+            ).format(n=stuck)
+        )
     return warnings
 
 
@@ -152,35 +167,58 @@ def _delivery_warnings(rt: Runtime, health: queries.DeliveryHealth) -> list[str]
     if health.overdue and health.oldest_due is not None:
         since = in_zone(health.oldest_due, rt.zone).strftime("%Y-%m-%d %H:%M")
         out.append(
-            f"{health.overdue} notifications are overdue by more than an hour and still waiting for a retry "
-            f"(the oldest due {since}); last error: {health.last_error}"
+            ngettext(
+                "{n} notification is overdue by more than an hour and still waiting for a retry "
+                "(the oldest due {since}); last error: {error}",
+                "{n} notifications are overdue by more than an hour and still waiting for a retry "
+                "(the oldest due {since}); last error: {error}",
+                health.overdue,
+            ).format(n=health.overdue, since=since, error=health.last_error)
         )
     if health.deferrals >= 3:
         out.append(
-            f"the mail server could not be used for the last {health.deferrals} deliveries in a row "
-            f"(the notifications wait, no attempt is lost): {health.last_error}"
+            _(
+                "the mail server could not be used for the last {n} deliveries in a row "
+                "(the notifications wait, no attempt is lost): {error}"
+            ).format(n=health.deferrals, error=health.last_error)
         )
     if health.unknown:
         out.append(
-            f"{health.unknown} notifications went to the mail server without its confirmation: they are sent "
-            f"again an hour later, or see `followup outbox --status unknown`"
+            ngettext(
+                "{n} notification went to the mail server without its confirmation: it is sent "
+                "again an hour later, or see `followup outbox --status unknown`",
+                "{n} notifications went to the mail server without its confirmation: they are sent "
+                "again an hour later, or see `followup outbox --status unknown`",
+                health.unknown,
+            ).format(n=health.unknown)
         )
     settings = rt.settings
     if settings.smtp_host and settings.smtp_user and settings.smtp_security == "none":
         out.append(
-            f"the SMTP login to {settings.smtp_host} goes out in clear text "
-            f"(FOLLOWUP_SMTP_ALLOW_PLAINTEXT=1): use FOLLOWUP_SMTP_SECURITY=starttls or ssl"
+            _(
+                "the SMTP login to {host} goes out in clear text (FOLLOWUP_SMTP_ALLOW_PLAINTEXT=1): "
+                "use FOLLOWUP_SMTP_SECURITY=starttls or ssl"
+            ).format(host=settings.smtp_host)
         )
     return out
 
 
 def _stranded_warnings(stranded: list[Stranded]) -> list[str]:
     """One warning per project escalation cannot follow (at most 20, then how many more)."""
-    out = [f"project {s.id} ({s.name}) is not escalated: {s.problem}; {s.hint}" for s in stranded[:20]]
+    out = [
+        _("project {id} ({name}) is not escalated: {problem}; {hint}").format(
+            id=s.id, name=s.name, problem=s.problem, hint=s.hint
+        )
+        for s in stranded[:20]
+    ]
     if len(stranded) > 20:
+        more = len(stranded) - 20
         out.append(
-            f"{len(stranded) - 20} more projects are not escalated: "
-            f"see their `problem` in `followup project list --json`"
+            ngettext(
+                "{n} more project is not escalated: see its `problem` in `followup project list --json`",
+                "{n} more projects are not escalated: see their `problem` in `followup project list --json`",
+                more,
+            ).format(n=more)
         )
     return out
 
@@ -188,7 +226,11 @@ def _stranded_warnings(stranded: list[Stranded]) -> list[str]:
 def list_outbox(rt: Runtime, *, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
     """The newest ``limit`` notifications (of ``status``), oldest first."""
     if status is not None and status not in NoticeStatus._value2member_map_:
-        raise InvalidInput(f"unknown status {status!r}; allowed: {', '.join(NoticeStatus)}")
+        raise InvalidInput(
+            _("unknown status {status!r}; allowed: {allowed}").format(
+                status=status, allowed=", ".join(NoticeStatus)
+            )
+        )
     zone = rt.zone
     with rt.store.reading() as session:
         rows = queries.outbox(session.connection(), status, limit)

@@ -43,6 +43,7 @@ from followup.app.views import View, renamed
 from followup.domain.kinds import NoticeStatus
 from followup.domain.timeutil import as_utc
 from followup.errors import DeliveryError, FollowupError, InvalidInput, NotTried, OutcomeUnknown
+from followup.i18n import N_, _
 from followup.store import queries
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def send(rt: Runtime, *, ignore_hours: bool = False, stop: threading.Event | Non
     now = rt.now()
     result = SendResult()
     if not ignore_hours and not in_work_hours(rt, now):
-        result.skipped_reason = "outside working hours"
+        result.skipped_reason = N_("outside working hours")  # JSON keeps it; the CLI translates it
         return result
     lease = rt.settings.claim_lease
     with rt.store.transaction() as session:
@@ -336,9 +337,9 @@ def retry(rt: Runtime, *, ids: Sequence[int] = (), all_failed: bool = False) -> 
     """Requeue ``failed`` notifications (all of them, and/or those named; a named one of unknown
     outcome too) with a fresh retry budget, due now. Their Message-IDs stay what they were."""
     if not ids and not all_failed:
-        raise InvalidInput("name the notifications to retry: --id N (repeatable) or --all-failed")
+        raise InvalidInput(_("name the notifications to retry: --id N (repeatable) or --all-failed"))
     if any(i < 1 or i >= 2**63 for i in ids):
-        raise InvalidInput("a notification id is a positive number (see `followup outbox`)")
+        raise InvalidInput(_("a notification id is a positive number (see `followup outbox`)"))
     retryable = (NoticeStatus.FAILED.value, NoticeStatus.UNKNOWN.value)
     with rt.store.transaction() as session:
         conn = session.connection()

@@ -16,6 +16,7 @@ from followup.app.ledger import ProjectFilter, ProjectInput
 from followup.app.moves import Move
 from followup.app.runtime import Runtime
 from followup.errors import InvalidInput
+from followup.i18n import _
 
 UNITS = [
     ("chengguan", "城关镇人民政府", "township"),
@@ -83,8 +84,10 @@ def seed(rt: Runtime, *, projects: int = 30) -> dict[str, int]:
     now = rt.now()
     if organisation.list_units(rt, include_inactive=True):
         raise InvalidInput(
-            "the database already has data; the demo needs an empty one "
-            "(use another --data-dir or FOLLOWUP_DATABASE_URL)"
+            _(
+                "the database already has data; the demo needs an empty one "
+                "(use another --data-dir or FOLLOWUP_DATABASE_URL)"
+            )
         )
     rng = random.Random(20261127)
     start = rt.at(now - timedelta(days=900))
@@ -98,7 +101,7 @@ def seed(rt: Runtime, *, projects: int = 30) -> dict[str, int]:
     made = 0
     used_names: set[str] = set()
     for stage, share, low, high in PLAN:
-        for _ in range(max(1, round(projects * share / total))):
+        for _i in range(max(1, round(projects * share / total))):
             if made >= projects:
                 break
             data, since = _project(rng, stage, now, (low, high), used_names)
@@ -167,7 +170,7 @@ def _followups(rng: random.Random, since: datetime, now: datetime) -> list[datet
     alone (those are the ones the staleness warning is for)."""
     when = since
     dates = []
-    for _ in range(rng.randint(0, 3)):
+    for _i in range(rng.randint(0, 3)):
         when = when + timedelta(days=rng.randint(3, 20))
         if when < now:
             dates.append(when)

@@ -26,7 +26,7 @@ from followup.domain.notices import NoticeKey, ProjectClock
 from followup.domain.timeutil import as_utc, show
 from followup.domain.workflow import TERMINATED
 from followup.store import mailing, queries
-from followup.store.models import Project
+from followup.store.models import Official, Project
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,21 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
         _report_skipped(skipped)
         if dry_run:
             shown = ("project_id", "kind", "level", "repeat_no", "recipient_id", "role")
-            result.planned = [{k: r[k] for k in shown} for r in rows]
+            people = {r["recipient_id"] for r in rows}
+            names = {
+                o.id: (o.key, o.name)
+                for o in conn.execute(
+                    select(Official.id, Official.key, Official.name).where(Official.id.in_(people))
+                )
+            }
+            result.planned = [
+                {
+                    **{k: r[k] for k in shown},
+                    "recipient_key": names[r["recipient_id"]][0],
+                    "recipient_name": names[r["recipient_id"]][1],
+                }
+                for r in rows
+            ]
             session.rollback()
             return result
         result.queued = queries.queue(conn, rows, stored(now))

@@ -18,6 +18,7 @@ from followup.domain.kinds import EventKind
 from followup.domain.timeutil import in_zone, local_day
 from followup.domain.workflow import ON_HOLD, SIDE_STATES, TERMINATED, Workflow
 from followup.errors import DuplicateKey, InvalidInput
+from followup.i18n import _
 from followup.store.models import Project, ProjectEvent, Unit
 
 
@@ -60,8 +61,8 @@ def add_project(
     project of the same name in the unit is refused unless ``allow_duplicate``."""
     now = rt.now()
     if not data.name or not data.officer or not data.unit:
-        raise InvalidInput("a project needs --name, --officer and --unit")
-    name = validate.line(data.name, "project name")
+        raise InvalidInput(_("a project needs --name, --officer and --unit"))
+    name = validate.line(data.name, _("project name"))
     workflow = rt.workflows.get(
         validate.workflow_name(data.workflow) if data.workflow is not None else rt.settings.default_workflow
     )
@@ -69,12 +70,12 @@ def add_project(
     since = since or now
     quiet_from = _quiet_from(rt, since, last_followup, now)
     with rt.store.transaction() as session:
-        officer = records.official(session, data.officer, what="officer")
+        officer = records.official(session, data.officer, what=_("officer"))
         unit = records.unit(session, data.unit, lock=True)
         if not allow_duplicate:
             _refuse_namesake(session, name, unit)
         values = _entry_values(session, workflow, stage, data.values, local_day(since, rt.zone))
-        actor = records.official(session, by, what="--by official") if by else None
+        actor = records.official(session, by, what=_("--by official")) if by else None
         row = Project(
             name=name,
             workflow=workflow.name,
@@ -126,8 +127,11 @@ def _entry_stage(workflow: Workflow, word: str | None) -> str:
     stage = workflow.first if word is None else words.stage_key(workflow, word)
     if stage in SIDE_STATES:
         raise InvalidInput(
-            f"a project enters the ledger in a stage, not {workflow.label_of(stage)} ({stage}); "
-            f"stages: {', '.join(f'{k} ({s.label})' for k, s in workflow.stages.items())}"
+            _("a project enters the ledger in a stage, not {label} ({key}); stages: {stages}").format(
+                label=workflow.label_of(stage),
+                key=stage,
+                stages=", ".join(f"{k} ({s.label})" for k, s in workflow.stages.items()),
+            )
         )
     return stage
 
@@ -141,8 +145,10 @@ def _refuse_namesake(session: Session, name: str, unit: Unit, project_id: int | 
     same = [str(r.id) for r in rows if r.id != project_id and words.folded(r.name) == words.folded(name)]
     if same:
         raise DuplicateKey(
-            f"unit {unit.key!r} ({unit.name}) already has a project named {validate.shown(name)}: "
-            f"project {', '.join(same)}; if this is another one, give --allow-duplicate"
+            _(
+                "unit {key!r} ({unit}) already has a project named {name}: project {ids}; "
+                "if this is another one, give --allow-duplicate"
+            ).format(key=unit.key, unit=unit.name, name=validate.shown(name), ids=", ".join(same))
         )
 
 
@@ -156,7 +162,11 @@ def _entry_values(
     if missing:
         names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
         options = " ".join(f"--{f.replace('_', '-')} VALUE" for f in missing)
-        raise InvalidInput(f"a project at {workflow.label_of(stage)} ({stage}) needs {names}: give {options}")
+        raise InvalidInput(
+            _("a project at {label} ({key}) needs {fields}: give {options}").format(
+                label=workflow.label_of(stage), key=stage, fields=names, options=options
+            )
+        )
     record = workflow.stages[stage].records
     if record and values.get(record) is None:
         values[record] = entered
@@ -184,10 +194,10 @@ def list_projects(rt: Runtime, filters: ProjectFilter) -> list[ProjectView]:
         if filters.unit:
             query = query.where(Project.unit_id == records.unit(session, filters.unit, active=False).id)
         if filters.officer:
-            officer = records.official(session, filters.officer, active=False, what="officer")
+            officer = records.official(session, filters.officer, active=False, what=_("officer"))
             query = query.where(Project.officer_id == officer.id)
         if filters.leader:
-            leader = records.official(session, filters.leader, active=False, what="leader")
+            leader = records.official(session, filters.leader, active=False, what=_("leader"))
             query = query.where(Project.leader_id == leader.id)
         if filters.chain:
             query = query.where(Project.chain == validate.line(filters.chain, "chain"))
@@ -205,7 +215,11 @@ def _stage_filter(rt: Runtime, word: str) -> set[str]:
         named = {s: wf.label_of(s) for wf in loaded for s in wf.states()}
         close = words.suggestions(word, sorted(named.items()))
         stages = ", ".join(f"{k} ({label})" for k, label in named.items())
-        raise InvalidInput(f"unknown stage {validate.shown(word)}{words.then(close)}stages: {stages}")
+        raise InvalidInput(
+            _("unknown stage {word}{suggestions}stages: {stages}").format(
+                word=validate.shown(word), suggestions=words.then(close), stages=stages
+            )
+        )
     return found
 
 
@@ -225,18 +239,18 @@ def edit_project(
     edited, moved to another workflow, and placed in a stage of it (``data.stage``) — only such a
     project: the others move with ``advance``."""
     now = rt.now()
-    name = validate.line(data.name, "project name") if data.name is not None else None
+    name = validate.line(data.name, _("project name")) if data.name is not None else None
     note = validate.note(note) if note else None
     new_workflow = None if data.workflow is None else rt.workflows.get(validate.workflow_name(data.workflow))
     with rt.store.transaction() as session:
         row = records.project(session, project_id, lock=True)
-        actor = records.official(session, by, what="--by official")
+        actor = records.official(session, by, what=_("--by official"))
         fields = records.parse_values(session, data.values)
         values: dict[str, Any] = {}  # in the order the history shows them
         if name is not None:
             values["name"] = name
         if data.officer is not None:
-            values["officer"] = records.official(session, data.officer, what="officer")
+            values["officer"] = records.official(session, data.officer, what=_("officer"))
         if data.unit is not None:
             values["unit"] = records.unit(session, data.unit)
         workflow = records.placement(rt, row.workflow, row.stage, row.held_stage).workflow
@@ -253,7 +267,7 @@ def edit_project(
         changes: dict[str, Any] = {}
         records.set_values(row, values, changes)
         if not changes:
-            raise InvalidInput("nothing to change: give at least one option that differs")
+            raise InvalidInput(_("nothing to change: give at least one option that differs"))
         if "stage" in changes:
             row.stage_seq += 1  # placed in another stage: a fresh ladder
         stage = workflow.stages.get(row.stage) if workflow else None
@@ -279,23 +293,27 @@ def _placed(row: Project, workflow: Workflow | None, stage: str | None, *, moved
         if missing and moved:
             assert workflow is not None
             raise InvalidInput(
-                f"workflow {workflow.name} has no stage {current!r}: give the stage project {row.id} "
-                f"is in now with --stage; stages: {', '.join(workflow.stages)}"
+                _(
+                    "workflow {workflow} has no stage {stage!r}: give the stage project {id} "
+                    "is in now with --stage; stages: {stages}"
+                ).format(workflow=workflow.name, stage=current, id=row.id, stages=", ".join(workflow.stages))
             )
         return {}
     if workflow is None:
-        raise InvalidInput("--stage needs a workflow that loads: give --workflow NAME too")
+        raise InvalidInput(_("--stage needs a workflow that loads: give --workflow NAME too"))
     if not missing:
         raise InvalidInput(
-            f"project {row.id} is in {workflow.label_of(row.stage)} ({row.stage}) of workflow "
-            f"{workflow.name}: --stage only places a project whose stage its workflow lacks; "
-            f"move it with `followup advance`"
+            _(
+                "project {id} is in {label} ({key}) of workflow {workflow}: --stage only places a project "
+                "whose stage its workflow lacks; move it with `followup advance`"
+            ).format(id=row.id, label=workflow.label_of(row.stage), key=row.stage, workflow=workflow.name)
         )
     stage = words.stage_key(workflow, stage)
     if stage not in workflow.stages:
         raise InvalidInput(
-            f"a project is placed in a stage, not {workflow.label_of(stage)} ({stage}); "
-            f"stages: {', '.join(workflow.stages)}"
+            _("a project is placed in a stage, not {label} ({key}); stages: {stages}").format(
+                label=workflow.label_of(stage), key=stage, stages=", ".join(workflow.stages)
+            )
         )
     return {"held_stage" if held else "stage": stage}
 
@@ -312,11 +330,17 @@ def _refuse_missing_or_cleared(workflow: Workflow, row: Project, values: dict[st
         missing = [f for f in required if merged.get(f) in (None, "")]
         if missing:
             names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
-            raise InvalidInput(f"a project at {workflow.label_of(current)} ({current}) needs {names}")
+            raise InvalidInput(
+                _("a project at {label} ({key}) needs {fields}").format(
+                    label=workflow.label_of(current), key=current, fields=names
+                )
+            )
     for key, value in values.items():
         if value is None and key in required:
             raise InvalidInput(
-                f"{key} is required at {workflow.label_of(current)} ({current}); it cannot be cleared"
+                _("{field} is required at {label} ({key}); it cannot be cleared").format(
+                    field=key, label=workflow.label_of(current), key=current
+                )
             )
 
 
@@ -335,10 +359,10 @@ def void_project(rt: Runtime, project_id: int, *, by: str, reason: str) -> Proje
     history keeps it, with this line. Its stage becomes terminated so that whatever follows active
     projects passes it by; ``voided_at`` tells it from a project that really ended."""
     now = rt.now()
-    reason = validate.note(reason, "reason")
+    reason = validate.note(reason, _("reason"))
     with rt.store.transaction() as session:
         row = records.project(session, project_id, lock=True)  # a voided one is refused here
-        actor = records.official(session, by, what="--by official")
+        actor = records.official(session, by, what=_("--by official"))
         source = row.stage
         row.voided_at = now
         row.stage, row.stage_since, row.end_reason = TERMINATED, now, reason
@@ -364,8 +388,9 @@ def void_project(rt: Runtime, project_id: int, *, by: str, reason: str) -> Proje
 
 def history(rt: Runtime, project_id: int) -> list[EventView]:
     with rt.store.reading() as session:
-        records.project(session, project_id)
+        project = records.project(session, project_id)
+        workflow = records.placement(rt, project.workflow, project.stage).workflow
         rows = session.scalars(
             select(ProjectEvent).where(ProjectEvent.project_id == project_id).order_by(ProjectEvent.id)
         ).unique()
-        return [records.event_view(rt, r) for r in rows]
+        return [records.event_view(rt, r, workflow) for r in rows]

@@ -20,6 +20,7 @@ from followup.domain.kinds import APPROVER_ROLES, EventKind
 from followup.domain.timeutil import as_utc, local_day
 from followup.domain.workflow import ON_HOLD, TERMINATED, MoveSubject, Workflow
 from followup.errors import GuardFailed, InvalidInput
+from followup.i18n import _
 from followup.store.models import Official, Project
 
 
@@ -53,14 +54,14 @@ def advance(rt: Runtime, move: Move) -> ProjectView:
         target = move.target
         if target is None:  # resume: back to the stage it was held in, read under the same lock
             if row.stage != ON_HOLD or row.held_stage is None:
-                raise InvalidInput(f"project {move.project_id} is not on hold")
+                raise InvalidInput(_("project {id} is not on hold").format(id=move.project_id))
             target = row.held_stage
-        actor = records.official(session, move.by, what="--by official")
+        actor = records.official(session, move.by, what=_("--by official"))
         records.check_when(rt, on, now, row.stage_since, "--on")
         parsed = records.parse_values(session, move.values)
         day = local_day(on, rt.zone)
         if move.until is not None and move.until <= day:
-            raise InvalidInput(f"--until {move.until} must be after the day of the move")
+            raise InvalidInput(_("--until {day} must be after the day of the move").format(day=move.until))
         subject = MoveSubject(
             state=row.stage,
             values={**records.current_values(row), **parsed},
@@ -107,9 +108,13 @@ def _stranded_may_only_end(project_id: int, problem: str | None, target: str, no
     """A project escalation cannot follow has no moves its workflow can check: it may only be
     terminated (with a reason), or repaired with ``project edit``."""
     if target != TERMINATED:
-        raise InvalidInput(f"project {project_id} cannot move: {problem}; {records.repair_hint(project_id)}")
+        raise InvalidInput(
+            _("project {id} cannot move: {problem}; {hint}").format(
+                id=project_id, problem=problem, hint=records.repair_hint(project_id)
+            )
+        )
     if not note:
-        raise GuardFailed("terminating a project needs a reason (--note)")
+        raise GuardFailed(_("terminating a project needs a reason (--note)"))
 
 
 def _enter(
@@ -151,14 +156,14 @@ def _enter(
 def log(rt: Runtime, project_id: int, *, by: str, text: str, on: datetime | None = None) -> EventView:
     """Record a follow-up (跟进记录); it also resets the staleness clock."""
     now = rt.now()
-    text = validate.note(text, "follow-up text")
+    text = validate.note(text, _("follow-up text"))
     on = on or now
     with rt.store.transaction() as session:
         row = records.project(session, project_id, lock=True)
         actor = records.official(session, by, what="--by official")
         records.check_when(rt, on, now, None, "--on")
         if on < as_utc(row.created_at) and on < as_utc(row.stage_since):
-            raise InvalidInput("--on is before the project was entered")
+            raise InvalidInput(_("--on is before the project was entered"))
         if on > as_utc(row.last_activity_at):
             row.last_activity_at = on
         row.updated_at = now
@@ -196,9 +201,9 @@ def extend(
     ladder. A new deadline still in the past is allowed (the caller warns): the ladder starts afresh
     from it."""
     now = rt.now()
-    reason = validate.note(reason, "reason")
+    reason = validate.note(reason, _("reason"))
     if (days is None) == (until is None):
-        raise InvalidInput("give the extension as --days N or --until DATE (one of them)")
+        raise InvalidInput(_("give the extension as --days N or --until DATE (one of them)"))
     if days is not None:
         deadlines.check_extension(days)
     with rt.store.transaction() as session:
@@ -207,13 +212,16 @@ def extend(
         workflow = placed.workflow
         if workflow is None or placed.problem is not None:
             raise InvalidInput(
-                f"project {project_id} cannot be extended: {placed.problem}; "
-                f"{records.repair_hint(project_id)}"
+                _("project {id} cannot be extended: {problem}; {hint}").format(
+                    id=project_id, problem=placed.problem, hint=records.repair_hint(project_id)
+                )
             )
-        approver = records.official(session, by, what="--by official")
+        approver = records.official(session, by, what=_("--by official"))
         if row.deadline is None:
             raise InvalidInput(
-                f"project {project_id} has no running deadline ({workflow.label_of(row.stage)})"
+                _("project {id} has no running deadline ({stage})").format(
+                    id=project_id, stage=workflow.label_of(row.stage)
+                )
             )
         _check_approver(row, approver)
         old = row.deadline
@@ -244,12 +252,15 @@ def _days_until(deadline: date, until: date | None) -> int:
     days = (until - deadline).days
     if days <= 0:
         raise InvalidInput(
-            f"--until {until} is not after the current deadline {deadline}: an extension moves it later"
+            _(
+                "--until {day} is not after the current deadline {deadline}: an extension moves it later"
+            ).format(day=until, deadline=deadline)
         )
     if days > deadlines.MAX_EXTENSION_DAYS:
         raise InvalidInput(
-            f"--until {until} is more than {deadlines.MAX_EXTENSION_DAYS} days after the current "
-            f"deadline {deadline}"
+            _("--until {day} is more than {most} days after the current deadline {deadline}").format(
+                day=until, most=deadlines.MAX_EXTENSION_DAYS, deadline=deadline
+            )
         )
     return days
 
@@ -257,7 +268,10 @@ def _days_until(deadline: date, until: date | None) -> int:
 def _check_approver(row: Project, approver: Official) -> None:
     if row.leader_id == approver.id or APPROVER_ROLES & set(approver.roles):
         return
+    leader = row.leader.key if row.leader else _("none set")
     raise InvalidInput(
-        f"{approver.key!r} ({approver.name}) may not extend project {row.id}: only its leader in charge "
-        f"({row.leader.key if row.leader else 'none set'}), the supervision office or a principal leader may"
+        _(
+            "{key!r} ({name}) may not extend project {id}: only its leader in charge ({leader}), "
+            "the supervision office or a principal leader may"
+        ).format(key=approver.key, name=approver.name, id=row.id, leader=leader)
     )

@@ -19,6 +19,7 @@ from followup.domain import validate
 from followup.domain.kinds import HELD_ROLES, EventKind, Role, UnitKind
 from followup.domain.workflow import TERMINATED
 from followup.errors import DuplicateKey, InvalidInput, StillReferenced
+from followup.i18n import _, ngettext
 from followup.store.models import Official, OfficialRole, Project, ProjectEvent, Unit
 
 
@@ -36,14 +37,18 @@ def _kind(kind: str) -> UnitKind:
     try:
         return UnitKind(kind)
     except ValueError:
-        raise InvalidInput(f"bad unit kind {kind!r}; allowed: {', '.join(UnitKind)}") from None
+        allowed = ", ".join(f"{k} ({k.label})" for k in UnitKind)
+        message = _("bad unit kind {kind!r}; allowed: {allowed}")
+        raise InvalidInput(message.format(kind=kind, allowed=allowed)) from None
 
 
 def _roles(roles: Iterable[str]) -> list[str]:
     out: set[str] = set()
     for role in roles:
         if role not in HELD_ROLES:
-            raise InvalidInput(f"unknown role {role!r}; allowed: {', '.join(HELD_ROLES)}")
+            allowed = ", ".join(f"{r} ({r.label})" for r in HELD_ROLES)
+            message = _("unknown role {role!r}; allowed: {allowed}")
+            raise InvalidInput(message.format(role=role, allowed=allowed))
         out.add(role)
     return sorted(out)
 
@@ -52,12 +57,12 @@ def _roles(roles: Iterable[str]) -> list[str]:
 
 
 def add_unit(rt: Runtime, key: str, name: str, kind: str) -> UnitView:
-    validate.key(key, "unit")
-    name = validate.line(name, "unit name", max_len=200)
+    validate.key(key, _("unit"))
+    name = validate.line(name, _("unit name"), max_len=200)
     checked = _kind(kind)
     with rt.store.transaction() as session:
         if session.scalars(select(Unit.id).where(Unit.key == key)).first() is not None:
-            raise DuplicateKey(f"unit {key!r} already exists")
+            raise DuplicateKey(_("unit {key!r} already exists").format(key=key))
         row = Unit(key=key, name=name, kind=str(checked), active=True, created_at=rt.now())
         session.add(row)
         session.flush()
@@ -75,7 +80,7 @@ def list_units(rt: Runtime, *, include_inactive: bool = False) -> list[UnitView]
 def update_unit(
     rt: Runtime, key: str, *, name: str | None = None, kind: str | None = None, active: bool | None = None
 ) -> UnitView:
-    name = validate.line(name, "unit name", max_len=200) if name is not None else None
+    name = validate.line(name, _("unit name"), max_len=200) if name is not None else None
     checked = _kind(kind) if kind is not None else None
     with rt.store.transaction() as session:
         row = records.unit(session, key, active=False)
@@ -87,9 +92,13 @@ def update_unit(
             ).all()
             if busy:
                 raise StillReferenced(
-                    f"unit {row.key!r} ({row.name}) is still responsible for {len(busy)} active "
-                    f"project(s): {', '.join(map(str, busy))}; move them first "
-                    f"(`followup project edit ID --unit UNIT --by OFFICIAL`) or end them"
+                    ngettext(
+                        "unit {key!r} ({name}) is still responsible for {n} active project: {ids}; "
+                        "move it first (`followup project edit ID --unit UNIT --by OFFICIAL`) or end it",
+                        "unit {key!r} ({name}) is still responsible for {n} active projects: {ids}; "
+                        "move them first (`followup project edit ID --unit UNIT --by OFFICIAL`) or end them",
+                        len(busy),
+                    ).format(key=row.key, name=row.name, n=len(busy), ids=", ".join(map(str, busy)))
                 )
         if name is not None:
             row.name = name
@@ -116,13 +125,13 @@ def add_official(
 ) -> OfficialView:
     """Add an official; an address another official already has is refused unless
     ``allow_duplicate`` (a shared office mailbox): mostly the same person entered twice."""
-    validate.key(key, "official")
-    name = validate.line(name, "name", max_len=200)
+    validate.key(key, _("official"))
+    name = validate.line(name, _("name"), max_len=200)
     email = validate.email(email)
     checked = _roles(roles)
     with rt.store.transaction() as session:
         if session.scalars(select(Official.id).where(Official.key == key)).first() is not None:
-            raise DuplicateKey(f"official {key!r} already exists")
+            raise DuplicateKey(_("official {key!r} already exists").format(key=key))
         if not allow_duplicate:
             _refuse_shared_address(session, email)
         row = Official(
@@ -151,7 +160,9 @@ def _refuse_shared_address(session: Session, email: str, official_id: int | None
     if same:
         who = ", ".join(f"{r.key} ({r.name})" for r in same)
         raise DuplicateKey(
-            f"{email} is already the address of {who}; if it really is shared, give --allow-duplicate"
+            _(
+                "{email} is already the address of {who}; if it really is shared, give --allow-duplicate"
+            ).format(email=email, who=who)
         )
 
 
@@ -186,7 +197,7 @@ def update_official(
     roles: Sequence[str] | None = None,
     allow_duplicate: bool = False,
 ) -> OfficialView:
-    name = validate.line(name, "name", max_len=200) if name is not None else None
+    name = validate.line(name, _("name"), max_len=200) if name is not None else None
     email = validate.email(email) if email is not None else None
     checked = _roles(roles) if roles is not None else None
     with rt.store.transaction() as session:
@@ -207,7 +218,11 @@ def update_official(
                     select(Project.id).where(Project.leader_id == row.id, Project.stage != TERMINATED)
                 ).first()
                 if busy is not None:
-                    raise StillReferenced(f"{key!r} is leader in charge of project {busy}; reassign first")
+                    raise StillReferenced(
+                        _("{key!r} is leader in charge of project {id}; reassign first").format(
+                            key=key, id=busy
+                        )
+                    )
             row.role_rows = [OfficialRole(role=r) for r in checked]
         session.flush()
         return official_view(row)
@@ -224,11 +239,11 @@ def deactivate_official(
     with rt.store.transaction() as session:
         row = records.official(session, key, active=False)
         if not row.active:
-            raise InvalidInput(f"official {key!r} is already deactivated")
-        actor = records.official(session, by) if by else None
-        successor = records.official(session, reassign_to, what="successor") if reassign_to else None
+            raise InvalidInput(_("official {key!r} is already deactivated").format(key=key))
+        actor = records.official(session, by, what=_("--by official")) if by else None
+        successor = records.official(session, reassign_to, what=_("successor")) if reassign_to else None
         if successor is not None and successor.id == row.id:
-            raise InvalidInput("cannot reassign projects to the official who leaves")
+            raise InvalidInput(_("cannot reassign projects to the official who leaves"))
         projects = (
             session.scalars(
                 select(Project)
@@ -244,13 +259,23 @@ def deactivate_official(
         if projects and successor is None:
             ids = ", ".join(str(p.id) for p in projects)
             raise StillReferenced(
-                f"{row.key!r} ({row.name}) still follows {len(projects)} active project(s): {ids}; "
-                f"give --reassign-to OFFICIAL --by OFFICIAL to hand them over"
+                ngettext(
+                    "{key!r} ({name}) still follows {n} active project: {ids}; "
+                    "give --reassign-to OFFICIAL --by OFFICIAL to hand it over",
+                    "{key!r} ({name}) still follows {n} active projects: {ids}; "
+                    "give --reassign-to OFFICIAL --by OFFICIAL to hand them over",
+                    len(projects),
+                ).format(key=row.key, name=row.name, n=len(projects), ids=ids)
             )
         if projects and actor is None:
             raise InvalidInput(
-                f"handing over {len(projects)} project(s) writes their history: "
-                f"give --by OFFICIAL (who records the handover)"
+                ngettext(
+                    "handing over {n} project writes its history: "
+                    "give --by OFFICIAL (who records the handover)",
+                    "handing over {n} projects writes their history: "
+                    "give --by OFFICIAL (who records the handover)",
+                    len(projects),
+                ).format(n=len(projects))
             )
         for project in projects:
             assert successor is not None  # refused above when there are projects to hand over
@@ -283,8 +308,10 @@ def _hand_over(
     if project.leader_id == leaving.id:
         if Role.LEADER not in successor.roles:
             raise InvalidInput(
-                f"successor {successor_key!r} is not a county leader "
-                f"(role leader) but {leaving.key!r} leads project {project.id}"
+                _(
+                    "successor {key!r} is not a county leader (role leader) "
+                    "but {leaving!r} leads project {id}"
+                ).format(key=successor_key, leaving=leaving.key, id=project.id)
             )
         project.leader = successor
         changes["leader"] = [leaving.key, successor.key]
@@ -297,8 +324,10 @@ def delete_official(rt: Runtime, key: str) -> None:
         row = records.official(session, key, active=False)
         if not row.active:
             raise StillReferenced(
-                f"official {key!r} has left office and is kept for the record; "
-                f"deactivated officials are never deleted"
+                _(
+                    "official {key!r} has left office and is kept for the record; "
+                    "deactivated officials are never deleted"
+                ).format(key=key)
             )
         used = session.scalars(
             select(Project.id).where((Project.officer_id == row.id) | (Project.leader_id == row.id))
@@ -306,7 +335,9 @@ def delete_official(rt: Runtime, key: str) -> None:
         used = used or session.scalars(select(ProjectEvent.id).where(ProjectEvent.by_id == row.id)).first()
         if used is not None:
             raise StillReferenced(
-                f"official {key!r} is referenced by projects or their history; "
-                f"use `followup official deactivate {key}` instead"
+                _(
+                    "official {key!r} is referenced by projects or their history; "
+                    "use `followup official deactivate {key}` instead"
+                ).format(key=key)
             )
         session.delete(row)

@@ -25,6 +25,7 @@ from followup.domain.notices import ProjectClock
 from followup.domain.timeutil import as_utc, in_zone, parse_day, show
 from followup.domain.workflow import TERMINATED, Workflow
 from followup.errors import InvalidInput, UnknownOfficial, UnknownProject, UnknownUnit
+from followup.i18n import _
 from followup.store.models import Official, Project, ProjectEvent, Unit
 
 
@@ -46,13 +47,13 @@ def unit(session: Session, word: str, *, active: bool = True, lock: bool = False
     """The unit ``word`` names: its key, its name, or a part of its name that only it has (城关镇 for
     城关镇人民政府). ``active``: a deactivated unit is refused; ``lock``: writers adding to the unit
     queue on its row (PostgreSQL), so that two of them cannot both miss the other's project."""
-    found: Unit | None = _by_key(session, Unit, word, "unit", lock=lock)
+    found: Unit | None = _by_key(session, Unit, word, _("unit"), lock=lock)
     if found is None:
         rows = session.scalars(select(Unit).order_by(Unit.key)).all()
         chosen = words.pick(
             word,
-            [words.Candidate(r.key, r.name, "" if r.active else "deactivated") for r in rows],
-            "unit",
+            [words.Candidate(r.key, r.name, "" if r.active else _("deactivated")) for r in rows],
+            _("unit"),
             unknown=UnknownUnit,
             listing="followup unit list",
             partial=True,
@@ -61,7 +62,7 @@ def unit(session: Session, word: str, *, active: bool = True, lock: bool = False
         if lock:
             session.refresh(found, with_for_update=True)
     if active and not found.active:
-        raise InvalidInput(f"unit {found.key!r} ({found.name}) is deactivated")
+        raise InvalidInput(_("unit {key!r} ({name}) is deactivated").format(key=found.key, name=found.name))
     return found
 
 
@@ -71,7 +72,9 @@ def _by_key(session: Session, model: type[Any], word: str, what: str, *, lock: b
     if not validate.is_key(word):
         problem = validate.text_problem(word) if word.strip() else "must not be empty"
         if problem or len(word) > 200:
-            raise InvalidInput(f"bad {what} {validate.shown(word)}: give a key or a name")
+            raise InvalidInput(
+                _("bad {what} {word}: give a key or a name").format(what=what, word=validate.shown(word))
+            )
         return None
     query = select(model).where(model.key == word)
     if lock:
@@ -79,10 +82,12 @@ def _by_key(session: Session, model: type[Any], word: str, what: str, *, lock: b
     return session.scalars(query).unique().one_or_none()
 
 
-def official(session: Session, word: str, *, active: bool = True, what: str = "official") -> Official:
+def official(session: Session, word: str, *, active: bool = True, what: str | None = None) -> Official:
     """The official ``word`` names: their key, or their name when one official has it (an active
     one, when ``active``: a namesake who left office is no rival). ``active``: someone who left office
-    is refused."""
+    is refused. ``what``: what the official is to the command, as an error names it (translated;
+    default "official")."""
+    what = what or _("official")
     found: Official | None = _by_key(session, Official, word, what)
     if found is None:
         rows = session.scalars(select(Official).order_by(Official.key)).unique().all()
@@ -100,22 +105,26 @@ def official(session: Session, word: str, *, active: bool = True, what: str = "o
         found = next(r for r in rows if r.key == chosen.key)
     if active and not found.active:
         raise InvalidInput(
-            f"{what} {found.key!r} ({found.name}) has left office (deactivated); pick an active official"
+            _("{what} {key!r} ({name}) has left office (deactivated); pick an active official").format(
+                what=what, key=found.key, name=found.name
+            )
         )
     return found
 
 
 def _detail(row: Official) -> str:
     """What tells an official from a namesake: their unit, and whether they left office."""
-    return row.unit.name + ("" if row.active else ", left office")
+    return row.unit.name if row.active else _("{unit}, left office").format(unit=row.unit.name)
 
 
 def leader(session: Session, word: str) -> Official:
-    row = official(session, word, what="leader")
+    row = official(session, word, what=_("leader"))
     if Role.LEADER not in row.roles:
         raise InvalidInput(
-            f"official {row.key!r} ({row.name}) is not a county leader (role leader); "
-            f"give the role with `followup official update {row.key} --role leader`"
+            _(
+                "official {key!r} ({name}) is not a county leader (role leader); "
+                "give the role with `followup official update {key} --role leader`"
+            ).format(key=row.key, name=row.name)
         )
     return row
 
@@ -125,9 +134,11 @@ def project(session: Session, project_id: int, *, lock: bool = False) -> Project
     BEGIN IMMEDIATE), so a change is always checked against the state it will replace."""
     row = session.get(Project, project_id, with_for_update={"of": Project} if lock else None)
     if row is None:
-        raise UnknownProject(f"unknown project {project_id}; see `followup project list`")
+        raise UnknownProject(_("unknown project {id}; see `followup project list`").format(id=project_id))
     if lock and row.voided_at is not None:
-        raise InvalidInput(f"project {project_id} was voided (entered by mistake): it takes no more changes")
+        raise InvalidInput(
+            _("project {id} was voided (entered by mistake): it takes no more changes").format(id=project_id)
+        )
     return row
 
 
@@ -175,7 +186,7 @@ def parse_values(session: Session, raw: Mapping[str, str | None]) -> dict[str, A
         name = words.field_key(word)
         spec = PROJECT_FIELDS[name]
         if name in out:
-            raise InvalidInput(f"field {name} ({spec.label}) is given twice")
+            raise InvalidInput(_("field {key} ({label}) is given twice").format(key=name, label=spec.label))
         if text is None:
             continue
         if text == "":
@@ -209,10 +220,16 @@ def set_values(row: Project, values: Mapping[str, Any], changes: dict[str, Any])
 def check_when(rt: Runtime, on: datetime, now: datetime, floor: datetime | None, what: str) -> None:
     """A date the user gave for something that happened: not in the future, not before ``floor``."""
     if on > now:
-        raise InvalidInput(f"{what} {show(on, rt.zone)} is in the future (now is {show(now, rt.zone)})")
+        raise InvalidInput(
+            _("{what} {when} is in the future (now is {now})").format(
+                what=what, when=show(on, rt.zone), now=show(now, rt.zone)
+            )
+        )
     if floor is not None and on < as_utc(floor):
         raise InvalidInput(
-            f"{what} {show(on, rt.zone)} is before the project's last change ({show(floor, rt.zone)})"
+            _("{what} {when} is before the project's last change ({last})").format(
+                what=what, when=show(on, rt.zone), last=show(floor, rt.zone)
+            )
         )
 
 
@@ -236,7 +253,7 @@ def placement(rt: Runtime, workflow: str, stage: str, held_stage: str | None = N
     """Where a project at ``stage`` of ``workflow`` stands; never raises for a broken workflow."""
     failed = rt.workflows.problem(workflow)
     if failed is not None:
-        return Placement(None, f"its workflow cannot be loaded: {failed}")
+        return Placement(None, _("its workflow cannot be loaded: {problem}").format(problem=failed))
     loaded = rt.workflows.get(workflow)
     return Placement(loaded, loaded.placement_problem(stage, held_stage))
 
@@ -257,10 +274,10 @@ def placements(rt: Runtime) -> Callable[[str, str], Placement]:
 
 def repair_hint(project_id: int) -> str:
     """How to get a project escalation cannot follow going again (or out of the way)."""
-    return (
-        f"move it with `followup project edit {project_id} --workflow NAME [--stage STAGE]` "
-        f"or end it with `followup terminate {project_id}`"
-    )
+    return _(
+        "move it with `followup project edit {id} --workflow NAME [--stage STAGE]` "
+        "or end it with `followup terminate {id}`"
+    ).format(id=project_id)
 
 
 def assessment(rt: Runtime, row: Project, workflow: Workflow | None, now: datetime) -> Assessment:
@@ -346,7 +363,12 @@ def project_view(
     )
 
 
-def event_view(rt: Runtime, row: ProjectEvent) -> EventView:
+def event_view(rt: Runtime, row: ProjectEvent, workflow: Workflow | None = None) -> EventView:
+    """One history line; with the project's ``workflow``, its stages also by label (else by key)."""
+
+    def shown(stage: str | None) -> str | None:
+        return None if stage is None or workflow is None else workflow.label_of(stage)
+
     return EventView(
         id=row.id,
         kind=row.kind,
@@ -355,6 +377,8 @@ def event_view(rt: Runtime, row: ProjectEvent) -> EventView:
         by=ref(row.by),
         from_stage=row.from_stage,
         to_stage=row.to_stage,
+        from_label=shown(row.from_stage),
+        to_label=shown(row.to_stage),
         note=row.note,
         changes=row.changes,
         entered_by=row.entered_by,

@@ -149,3 +149,6 @@ class EventView(View):
     changes: dict[str, Any] | None = None
     #: 录入人: the operating-system user who typed the command (None before it was recorded)
     entered_by: str | None = None
+    #: the stages as the project's workflow names them (None when it cannot be loaded)
+    from_label: str | None = None
+    to_label: str | None = None

@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from followup.cli.output import NONE, listed
 from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx, printable, table
+from followup.domain.fields import PROJECT_FIELDS
+from followup.domain.kinds import Role
 from followup.errors import FollowupError
+from followup.i18n import _
 
 if TYPE_CHECKING:
     from followup.domain.workflow import Workflow
@@ -20,7 +24,11 @@ def init(c: Context) -> None:
     """Create the database, or upgrade it to this version's schema (safe to run again)."""
     rt = c.runtime()
     revision = rt.init()
-    click.echo(f"database ready at schema {revision}: {rt.store.url.split('://')[0]}")
+    click.echo(
+        _("database ready at schema {revision}: {kind}").format(
+            revision=revision, kind=rt.store.url.split("://")[0]
+        )
+    )
 
 
 # --------------------------------------------------------------------------- workflows
@@ -46,17 +54,20 @@ def workflow_check(c: Context, files: tuple[str, ...]) -> None:
         except FollowupError as exc:
             failed.append(exc)
             continue
+        ok = _("{file}: ok ({workflow}: {stages} stages, {levels} ladder levels)")
         click.echo(
-            printable(f"{name}: ok ({wf.name}: {len(wf.stages)} stages, {len(wf.ladder)} ladder levels)")
+            printable(ok.format(file=name, workflow=wf.name, stages=len(wf.stages), levels=len(wf.ladder)))
         )
         for level in _levels_without_templates(c, wf):
             click.echo(
-                f"warning: {name}: ladder level {level!r} has no mail templates ({level}.subject.j2, "
-                f"{level}.txt.j2, {level}.html.j2 in FOLLOWUP_TEMPLATE_DIR); its mail uses the yellow ones",
+                _(
+                    "warning: {file}: ladder level {level!r} has no mail templates ({level}.subject.j2, "
+                    "{level}.txt.j2, {level}.html.j2 in FOLLOWUP_TEMPLATE_DIR); its mail uses the yellow ones"
+                ).format(file=name, level=level),
                 err=True,
             )
         for advice in staleness_advice(wf):
-            click.echo(printable(f"warning: {name}: {advice}"), err=True)
+            click.echo(printable(_("warning: {file}: {advice}").format(file=name, advice=advice)), err=True)
     _raise_last(failed)
 
 
@@ -83,15 +94,15 @@ def workflow_list(c: Context) -> None:
             broken.append(problem)
             continue
         wf = registry.get(name)
-        mark = " (default)" if name == c.settings.default_workflow else ""
-        click.echo("\t".join(printable(part) for part in (name + mark, wf.label, str(path))))
+        shown = _("{name} (default)").format(name=name) if name == c.settings.default_workflow else name
+        click.echo("\t".join(printable(part) for part in (shown, wf.label, str(path))))
     _raise_last(broken)
 
 
 def _raise_last(failed: list[FollowupError]) -> None:
     """Each error on its own line; the last one raised (its exit code is the command's)."""
     for error in failed[:-1]:
-        click.echo(f"error: {printable(str(error))}", err=True)
+        click.echo(_("error: {message}").format(message=printable(str(error))), err=True)
     if failed:
         raise failed[-1]
 
@@ -114,38 +125,79 @@ def workflow_show(c: Context, name: str | None, mermaid: bool, as_json: bool) ->
     if as_json:
         emit_json(wf.to_dict())
         return
-    click.echo(printable(f"{wf.label} ({wf.name})  {wf.file}"))
+    click.echo(printable(_("{label} ({name})  {file}").format(label=wf.label, name=wf.name, file=wf.file)))
     rows = []
     for stage in wf.stages.values():
-        limit = "—" if stage.limit is None else stage.limit.label()
+        limit = NONE if stage.limit is None else stage.limit.label()
         if stage.contract_deadline:
-            limit += f"（或{stage.contract_deadline}）"
+            limit = _("{limit} (or {field})").format(limit=limit, field=_field(stage.contract_deadline))
         rows.append(
             [
                 stage.key,
                 stage.label,
                 limit,
-                stage.staleness.label() if stage.staleness else "—",
-                ", ".join(stage.requires) or "—",
-                ", ".join(f"{t}" for t in wf.allowed_from(stage.key)) or "（终点）",
+                stage.staleness.label() if stage.staleness else NONE,
+                listed(_field(f) for f in stage.requires) or NONE,
+                listed(wf.label_of(t) for t in wf.allowed_from(stage.key)) or _("(final)"),
             ]
         )
-    table(["stage", "阶段", "时限", "无跟进预警", "须先登记", "可转入"], rows)
-    click.echo(f"暂缓 (on_hold) from: {', '.join(wf.hold_from)}; resumes to the stage it was held in")
-    click.echo(f"终止 (terminated) from: {', '.join(wf.terminate_from)}")
-    if wf.ladder:
-        click.echo("预警梯度 (ladder):")
-        for level in wf.ladder:
-            when = ("截止前" if level.at.amount < 0 else "超期") + level.at.label()
-            repeat = f"，每{level.repeat.label()}重复" if level.repeat else ""
-            click.echo(
-                printable(f"  {level.key:<7}{level.label}  {when}  → {', '.join(level.notify)}{repeat}")
+    table(
+        [_("key"), _("stage"), _("time limit"), _("no follow-up warning"), _("requires"), _("moves to")], rows
+    )
+    held = listed(wf.label_of(s) for s in wf.hold_from)
+    click.echo(
+        printable(
+            _("{label} (on_hold) from: {stages}; resumes to the stage it was held in").format(
+                label=wf.hold_label, stages=held
             )
+        )
+    )
+    ended = listed(wf.label_of(s) for s in wf.terminate_from)
+    click.echo(
+        printable(_("{label} (terminated) from: {stages}").format(label=wf.terminate_label, stages=ended))
+    )
+    if wf.ladder:
+        click.echo(_("warning ladder:"))
+        for level in wf.ladder:
+            at = level.at.label()
+            when = (_("{limit} before the deadline") if level.at.amount < 0 else _("{limit} overdue")).format(
+                limit=at
+            )
+            notify = listed(_role(r) for r in level.notify)
+            line = (
+                _("{key} {label}  {when}  → {notify}; repeated every {repeat}")
+                if level.repeat
+                else _("{key} {label}  {when}  → {notify}")
+            )
+            shown = line.format(
+                key=f"{level.key:<6}",
+                label=level.label,
+                when=when,
+                notify=notify,
+                repeat=level.repeat.label() if level.repeat else "",
+            )
+            click.echo(printable("  " + shown))
+
+
+def _field(key: str) -> str:
+    """A ledger field by its label (the key when it is none of the ledger's)."""
+    spec = PROJECT_FIELDS.get(key)
+    return spec.label if spec else key
+
+
+def _role(key: str) -> str:
+    """A role by its label (责任人, 包联领导 …)."""
+    return Role(key).label if key in Role._value2member_map_ else key
 
 
 @cli.command()
 @click.option(
-    "--projects", type=click.IntRange(1, 5000), default=30, show_default=True, help="How many demo projects."
+    "--projects",
+    type=click.IntRange(1, 5000),
+    default=30,
+    show_default=True,
+    metavar="N",
+    help="How many demo projects.",
 )
 @now_option
 @pass_ctx
@@ -155,6 +207,5 @@ def demo(c: Context, projects: int, now: str | None) -> None:
 
     counts = seed(c.runtime(now), projects=projects)
     click.echo(
-        f"demo county ready: {counts['units']} units, {counts['officials']} officials, "
-        f"{counts['projects']} projects"
+        _("demo county ready: {units} units, {officials} officials, {projects} projects").format(**counts)
     )

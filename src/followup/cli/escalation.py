@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from followup.app import board, delivery, escalation
-from followup.cli.output import Column, table, when
+from followup.cli.output import Column, label, table, when
 from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx
-from followup.domain.kinds import Light
+from followup.domain.kinds import Light, NoticeKind, NoticeStatus, Role
 from followup.errors import DeliveryError
+from followup.i18n import _, ngettext
 
 
 @cli.command()
@@ -23,12 +24,22 @@ def sweep(c: Context, now: str | None, dry_run: bool, as_json: bool) -> None:
         emit_json(result.to_dict())
         return
     if dry_run:
+        planned = _("would queue: project {project} {kind} {level} → {official} ({role})")
         for item in result.planned:
             click.echo(
-                f"would queue: project {item['project_id']} {item['kind']} {item['level']}"
-                f" #{item['repeat_no']} → official {item['recipient_id']} ({item['role']})"
+                planned.format(
+                    project=item["project_id"],
+                    kind=label(NoticeKind, item["kind"]),
+                    level=level_text(item["kind"], item["level"], item["repeat_no"]),
+                    official=item["recipient_name"],
+                    role=label(Role, item["role"]),
+                )
             )
-    click.echo(f"{result.looked_at} projects due, {result.queued} notifications queued")
+    click.echo(
+        _("{due} projects due, {queued} notifications queued").format(
+            due=result.looked_at, queued=result.queued
+        )
+    )
 
 
 @cli.command()
@@ -47,18 +58,32 @@ def send(c: Context, now: str | None, any_time: bool, as_json: bool) -> None:
     if as_json:
         emit_json(result.to_dict())
     elif result.skipped_reason:
-        click.echo(f"nothing sent: {result.skipped_reason} (waiting; --any-time overrides)")
+        reason = _(result.skipped_reason)
+        click.echo(_("nothing sent: {reason} (waiting; --any-time overrides)").format(reason=reason))
     else:
         where = c.settings.smtp_host or str(c.settings.maildir)
         click.echo(
-            f"{result.messages} messages ({result.sent} notifications) delivered to {where}; "
-            f"{result.retried} to retry, {result.deferred} deferred, {result.unknown} of unknown outcome, "
-            f"{result.failed} failed, {result.obsolete} obsolete"
+            _(
+                "{messages} messages ({sent} notifications) delivered to {where}; {retried} to retry, "
+                "{deferred} deferred, {unknown} of unknown outcome, {failed} failed, {obsolete} obsolete"
+            ).format(
+                messages=result.messages,
+                sent=result.sent,
+                where=where,
+                retried=result.retried,
+                deferred=result.deferred,
+                unknown=result.unknown,
+                failed=result.failed,
+                obsolete=result.obsolete,
+            )
         )
     if result.undelivered:
         raise DeliveryError(
-            f"{result.undelivered} notifications not delivered (kept and retried; see `followup outbox`): "
-            f"{result.error}"
+            ngettext(
+                "{n} notification not delivered (kept and retried; see `followup outbox`): {error}",
+                "{n} notifications not delivered (kept and retried; see `followup outbox`): {error}",
+                result.undelivered,
+            ).format(n=result.undelivered, error=result.error)
         )
 
 
@@ -70,7 +95,11 @@ def digest(c: Context, now: str | None) -> None:
     rt = c.runtime(now)
     queued = escalation.queue_digests(rt)
     key, due = escalation.digest_round(rt)
-    click.echo(f"{queued} digests queued for {key.round} (due {when(due)})")
+    click.echo(
+        ngettext(
+            "{n} digest queued for {week} (due {due})", "{n} digests queued for {week} (due {due})", queued
+        ).format(n=queued, week=key.round, due=when(due))
+    )
 
 
 STATUSES = ["pending", "sending", "sent", "failed", "obsolete", "unknown"]
@@ -83,6 +112,7 @@ STATUSES = ["pending", "sending", "sent", "failed", "obsolete", "unknown"]
     default=200,
     show_default=True,
     type=click.IntRange(1, 100_000),
+    metavar="N",
     help="At most this many (the newest).",
 )
 @json_option
@@ -97,24 +127,24 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
         return
     table(
         [
-            Column("id", ">", "keep"),
-            Column("项目", ">", "keep"),
-            Column("类型"),
-            Column("级别"),
-            Column("收件人"),
-            Column("状态"),
-            Column("尝试", ">", "keep"),
-            Column("下次尝试", squeeze="keep"),
-            Column("错误"),
+            Column(_("id"), ">", "keep"),
+            Column(_("project"), ">", "keep"),
+            Column(_("kind")),
+            Column(_("level")),
+            Column(_("recipient")),
+            Column(_("status")),
+            Column(_("attempts"), ">", "keep"),
+            Column(_("next attempt"), squeeze="keep"),
+            Column(_("error")),
         ],
         [
             [
                 r.id,
                 r.project_id or "",
-                r.kind,
-                f"{r.level}#{r.repeat_no}",
+                label(NoticeKind, r.kind),
+                level_text(r.kind, r.level, r.repeat_no),
                 f"{r.recipient.name} <{r.recipient.email}>",
-                r.status,
+                label(NoticeStatus, r.status),
                 r.attempts,
                 when(r.next_attempt_at) if r.status in ("pending", "unknown") else "",
                 (r.last_error or "")[:40],
@@ -124,9 +154,27 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
     )
 
 
+def level_text(kind: str, level: str, repeat_no: int) -> str:
+    """A notification's rung as a person reads it: 黄灯, 红灯 (第2次重复); a county's own level as it is."""
+    if kind in (NoticeKind.DEADLINE, NoticeKind.HOLD) and level in Light._value2member_map_:
+        shown = Light(level).label
+    elif kind in (NoticeKind.DEADLINE, NoticeKind.HOLD):
+        shown = level
+    else:
+        shown = label(NoticeKind, kind)
+    if repeat_no:
+        return _("{level} (repeat {n})").format(level=shown, n=repeat_no)
+    return shown
+
+
 @outbox.command("retry")
 @click.option(
-    "--id", "ids", type=int, multiple=True, help="A failed (or unknown-outcome) notification; repeatable."
+    "--id",
+    "ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="A failed (or unknown-outcome) notification; repeatable.",
 )
 @click.option("--all-failed", is_flag=True, help="Every failed notification.")
 @now_option
@@ -134,13 +182,25 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
 def outbox_retry(c: Context, ids: tuple[int, ...], all_failed: bool, now: str | None) -> None:
     """Requeue failed notifications with a fresh retry budget (their Message-IDs are kept)."""
     result = delivery.retry(c.runtime(now), ids=ids, all_failed=all_failed)
-    line = f"{result.requeued} notifications requeued"
+    parts = [
+        ngettext("{n} notification requeued", "{n} notifications requeued", result.requeued).format(
+            n=result.requeued
+        )
+    ]
     if result.not_requeued:
-        line += f"; {len(result.not_requeued)} neither failed nor unknown, left as they are: "
-        line += ", ".join(map(str, result.not_requeued))
+        parts.append(
+            _("{n} neither failed nor unknown, left as they are: {ids}").format(
+                n=len(result.not_requeued), ids=", ".join(map(str, result.not_requeued))
+            )
+        )
     if result.unknown_ids:
-        line += f"; {len(result.unknown_ids)} not in the outbox: {', '.join(map(str, result.unknown_ids))}"
-    click.echo(line)
+        parts.append(
+            _("{n} not in the outbox: {ids}").format(
+                n=len(result.unknown_ids), ids=", ".join(map(str, result.unknown_ids))
+            )
+        )
+    # the separator between the clauses of one line: ； in Chinese
+    click.echo(_("; ").join(parts))
 
 
 @cli.command()
@@ -153,15 +213,15 @@ def status(c: Context, now: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(shown.to_dict())
         return
-    headers = ["单位", *(light.label for light in Light), "跟进超时", "暂缓"]
+    headers = [_("unit"), *(light.label for light in Light), _("no follow-up"), _("on hold")]
     rows = [
-        [u.name or "合计", *(getattr(u, light) for light in Light), u.stale, u.on_hold]
+        [u.name or _("total"), *(getattr(u, light) for light in Light), u.stale, u.on_hold]
         for u in [*shown.units, shown.totals]
     ]
-    click.echo(f"项目预警看板 {when(shown.now)}")
+    click.echo(_("project warning board {now}").format(now=when(shown.now)))
     table([Column(headers[0]), *(Column(h, ">", "keep") for h in headers[1:])], rows)
     for warning in shown.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(_("warning: {message}").format(message=warning), err=True)
 
 
 @cli.command()
@@ -177,6 +237,7 @@ def status(c: Context, now: str | None, as_json: bool) -> None:
     default=300,
     show_default=True,
     type=click.IntRange(1, 86_400),
+    metavar="SECONDS",
     help="Seconds between sweeps.",
 )
 @click.option(
@@ -184,6 +245,7 @@ def status(c: Context, now: str | None, as_json: bool) -> None:
     default=60,
     show_default=True,
     type=click.IntRange(1, 86_400),
+    metavar="SECONDS",
     help="Seconds between deliveries.",
 )
 @pass_ctx

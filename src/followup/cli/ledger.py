@@ -6,7 +6,7 @@ import click
 
 from followup.app import ledger
 from followup.app.views import ProjectView
-from followup.cli.output import Column, money, printable, table, when
+from followup.cli.output import NONE, Column, label, money, printable, table, when
 from followup.cli.root import (
     PROJECT_ID,
     Context,
@@ -20,6 +20,8 @@ from followup.cli.root import (
     set_values,
 )
 from followup.domain.fields import PROJECT_FIELDS
+from followup.domain.kinds import EventKind
+from followup.i18n import N_, _, ngettext
 
 METAVARS = {"amount": "万元", "area": "亩", "date": "DATE", "official": "OFFICIAL", "text": "TEXT"}
 #: what each kind of field takes, in the county's forms (domain.words, domain.timeutil)
@@ -55,9 +57,11 @@ def project() -> None:
 
 
 @project.command("add", cls=StagesInHelp)
-@click.option("--name", required=True, help="项目名称.")
-@click.option("--officer", required=True, metavar="OFFICIAL", help="责任人 (case officer): key or name.")
-@click.option("--unit", "unit_key", required=True, metavar="UNIT", help="责任单位: key or name.")
+@click.option("--name", required=True, help="The project's name (项目名称).")
+@click.option("--officer", required=True, metavar="OFFICIAL", help="The case officer (责任人): key or name.")
+@click.option(
+    "--unit", "unit_key", required=True, metavar="UNIT", help="The responsible unit (责任单位): key or name."
+)
 @click.option("--workflow", metavar="NAME", help="Lifecycle (default: the default workflow).")
 @click.option(
     "--stage", metavar="STAGE", help="Enter an existing project at this stage (key or label, see below)."
@@ -145,24 +149,25 @@ def project_list(
     if as_json:
         emit_json([r.to_dict() for r in rows])
         return
-    table(LIST_COLUMNS, [_list_row(r) for r in rows])
-    click.echo(f"{len(rows)} projects")
+    table(list_columns(), [_list_row(r) for r in rows])
+    click.echo(ngettext("{n} project", "{n} projects", len(rows)).format(n=len(rows)))
 
 
-#: On a narrow terminal the name keeps 5 characters and the unit 3; since when, then the leader, are
-#: left out first (``project show`` has everything).
-LIST_COLUMNS = [
-    Column("id", ">", "keep"),
-    Column("项目名称", floor=12),
-    Column("阶段"),
-    Column("自", squeeze="keep", drop=1),
-    Column("截止", squeeze="keep"),
-    Column("预警"),
-    Column("责任单位", floor=8),
-    Column("责任人"),
-    Column("包联领导", drop=2),
-    Column("金额(万元)", ">", "keep"),
-]
+def list_columns() -> list[Column]:
+    """On a narrow terminal the name keeps 5 characters and the unit 3; since when, then the leader, are
+    left out first (``project show`` has everything)."""
+    return [
+        Column(_("id"), ">", "keep"),
+        Column(_("project name"), floor=12),
+        Column(_("stage")),
+        Column(_("since"), squeeze="keep", drop=1),
+        Column(_("deadline"), squeeze="keep"),
+        Column(_("warning")),
+        Column(_("responsible unit"), floor=8),
+        Column(_("case officer")),
+        Column(_("leader in charge"), drop=2),
+        Column(_("amount (万元)"), ">", "keep"),
+    ]
 
 
 def _list_row(r: ProjectView) -> list[object]:
@@ -170,9 +175,9 @@ def _list_row(r: ProjectView) -> list[object]:
         part
         for part, shown in (
             (r.level_label or "", True),
-            ("跟进超时", r.stale_since is not None),
-            ("不能督办", r.problem is not None),
-            ("已作废", r.voided_at is not None),
+            (_("no follow-up"), r.stale_since is not None),
+            (_("not escalated"), r.problem is not None),
+            (_("voided"), r.voided_at is not None),
         )
         if shown and part
     )
@@ -205,29 +210,50 @@ def project_show(c: Context, project_id: int, as_json: bool, now: str | None) ->
         click.echo("\n".join(printable(part) for part in line.split("\n")))
 
 
-BASIS = {"contract": "合同约定", "extended": "已延期", "limit": "阶段时限"}
+#: what a deadline is based on (``deadline_basis``), as ``project show`` says it
+BASIS = {"contract": N_("by contract"), "extended": N_("extended"), "limit": N_("stage time limit")}
 
 
 def _shown(v: ProjectView) -> list[str]:
     """``project show`` for people: times as 2026-11-20 09:30, amounts with separators, labels."""
-    lines = [f"[{v.id}] {v.name}", f"  阶段: {v.stage_label} ({v.stage}) 自 {when(v.stage_since)}"]
+    stage = _("stage: {label} ({key}) since {since}")
+    lines = [
+        f"[{v.id}] {v.name}",
+        "  " + stage.format(label=v.stage_label, key=v.stage, since=when(v.stage_since)),
+    ]
     if v.voided_at:
-        lines.append(f"  已作废: {when(v.voided_at)}（录入有误）; 原因: {v.end_reason}")
+        voided = _("voided: {when} (entered by mistake); reason: {reason}")
+        lines.append("  " + voided.format(when=when(v.voided_at), reason=v.end_reason))
     if v.problem:
-        lines.append(f"  不能督办: {v.problem}")
-    basis = BASIS.get(v.deadline_basis or "", "")
-    lines.append(f"  截止: {when(v.deadline) or '—'}" + (f"（{basis}）" if basis else ""))
+        lines.append("  " + _("not escalated: {problem}").format(problem=v.problem))
+    deadline = when(v.deadline) or NONE
+    basis = BASIS.get(v.deadline_basis or "")
+    if basis:
+        lines.append("  " + _("deadline: {deadline} ({basis})").format(deadline=deadline, basis=_(basis)))
+    else:
+        lines.append("  " + _("deadline: {deadline}").format(deadline=deadline))
     if v.level:
-        lines.append(f"  预警: {v.level_label} ({v.level})")
+        lines.append("  " + _("warning: {label} ({level})").format(label=v.level_label, level=v.level))
     if v.stale_since:
-        lines.append(f"  跟进超时: 自 {when(v.stale_since)} 起无跟进记录")
+        lines.append("  " + _("no follow-up recorded since {since}").format(since=when(v.stale_since)))
     if v.held_stage:
-        lines.append(f"  暂缓: 自 {v.held_stage} 阶段, 预计 {when(v.hold_until)} 恢复; 原因: {v.hold_reason}")
+        held = _("on hold: from stage {stage}, expected to resume {until}; reason: {reason}")
+        lines.append(
+            "  " + held.format(stage=v.held_stage, until=when(v.hold_until) or NONE, reason=v.hold_reason)
+        )
     if v.end_reason and not v.voided_at:
-        lines.append(f"  终止原因: {v.end_reason}")
+        lines.append("  " + _("terminated: {reason}").format(reason=v.end_reason))
+    people = _(
+        "workflow: {workflow}; responsible unit: {unit}; case officer: {officer}; leader in charge: {leader}"
+    )
     lines.append(
-        f"  流程: {v.workflow}; 责任单位: {v.unit.name}; 责任人: {v.officer.name}"
-        f"; 包联领导: {v.leader.name if v.leader else '—'}"
+        "  "
+        + people.format(
+            workflow=v.workflow,
+            unit=v.unit.name,
+            officer=v.officer.name,
+            leader=v.leader.name if v.leader else NONE,
+        )
     )
     for name, spec in PROJECT_FIELDS.items():
         value = getattr(v, name, None)
@@ -236,8 +262,9 @@ def _shown(v: ProjectView) -> list[str]:
         shown = (
             money(value) if spec.kind in ("amount", "area") else when(value) if spec.kind == "date" else value
         )
-        lines.append(f"  {spec.label}: {shown}")
-    lines.append(f"  最近跟进: {when(v.last_activity_at)}; version {v.version}")
+        lines.append("  " + _("{label}: {value}").format(label=spec.label, value=shown))
+    last = _("last follow-up: {when}; version {version}")
+    lines.append("  " + last.format(when=when(v.last_activity_at), version=v.version))
     return lines
 
 
@@ -292,7 +319,11 @@ def project_edit(
     view = ledger.edit_project(
         c.runtime(now), project_id, data, by=by, note=note, allow_duplicate=allow_duplicate
     )
-    click.echo(f"project {view.id} updated; deadline {when(view.deadline) or '—'}")
+    click.echo(
+        _("project {id} updated; deadline {deadline}").format(
+            id=view.id, deadline=when(view.deadline) or NONE
+        )
+    )
 
 
 @project.command("void")
@@ -305,7 +336,7 @@ def project_void(c: Context, project_id: int, by: str, reason: str, now: str | N
     """Void a project entered by mistake: it leaves the lists (but --all), the board, the sweep and
     the metrics, and takes no more changes; its history keeps it."""
     view = ledger.void_project(c.runtime(now), project_id, by=by, reason=reason)
-    click.echo(f"project {view.id} voided")
+    click.echo(_("project {id} voided").format(id=view.id))
 
 
 @cli.command()
@@ -320,22 +351,49 @@ def history(c: Context, project_id: int, as_json: bool) -> None:
         return
     rows = []
     for e in events:
-        move = f"{e.from_stage or ''} → {e.to_stage}" if e.kind in ("move", "void") else (e.to_stage or "")
+        before, after = e.from_label or e.from_stage or "", e.to_label or e.to_stage or ""
+        move = f"{before} → {after}" if e.kind in ("move", "void") else after
         detail = e.note or ""
         if e.changes:
-            shown = ", ".join(f"{k}={v[1] if isinstance(v, list) else v}" for k, v in e.changes.items())
+            shown = ", ".join(
+                f"{_change(k)}={v[1] if isinstance(v, list) else v}" for k, v in e.changes.items()
+            )
             detail = f"{detail} [{shown}]" if detail else f"[{shown}]"
         by = e.by.name if e.by else ""
-        rows.append([e.id, when(e.at), e.kind, by, e.entered_by or "", move, detail.replace("\n", " ")])
-    table(HISTORY_COLUMNS, rows)
+        kind = label(EventKind, e.kind)
+        rows.append([e.id, when(e.at), kind, by, e.entered_by or "", move, detail.replace("\n", " ")])
+    table(history_columns(), rows)
 
 
-HISTORY_COLUMNS = [
-    Column("#", ">", "keep"),
-    Column("时间", squeeze="keep"),
-    Column("类型", squeeze="keep"),
-    Column("记录人"),
-    Column("录入人"),
-    Column("阶段", floor=8),
-    Column("内容", squeeze="wrap", floor=10),
-]
+def history_columns() -> list[Column]:
+    return [
+        Column("#", ">", "keep"),
+        Column(_("time"), squeeze="keep"),
+        Column(_("kind"), floor=6),
+        Column(_("by")),
+        Column(_("entered by")),
+        Column(_("stage"), floor=8),
+        Column(_("details"), squeeze="wrap", floor=10),
+    ]
+
+
+#: what a history line's changes name besides the ledger's fields
+CHANGES = {
+    "name": N_("project name"),
+    "officer": N_("case officer"),
+    "unit": N_("responsible unit"),
+    "workflow": N_("workflow"),
+    "stage": N_("stage"),
+    "held_stage": N_("held stage"),
+    "deadline": N_("deadline"),
+    "until": N_("expected restart"),
+    "last_followup": N_("last follow-up"),
+}
+
+
+def _change(key: str) -> str:
+    """A changed field as a history line names it: the ledger field's label, else what it is."""
+    spec = PROJECT_FIELDS.get(key)
+    if spec is not None:
+        return spec.label
+    return _(CHANGES[key]) if key in CHANGES else key

@@ -14,6 +14,7 @@ from followup.app.moves import advance as advance_project
 from followup.cli.output import when
 from followup.cli.root import PROJECT_ID, Context, F, StagesInHelp, cli, now_option, pass_ctx, set_values
 from followup.domain.timeutil import local_day, parse_day
+from followup.i18n import _
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,12 @@ def _move(
         values=set_values(opts.sets),
     )
     view = advance_project(c.runtime(opts.now), move)
-    deadline = f"; deadline {when(view.deadline)}" if view.deadline else ""
-    click.echo(f"project {view.id} → {view.stage_label} ({view.stage}){deadline}")
+    shown = (
+        _("project {id} → {label} ({key}); deadline {deadline}")
+        if view.deadline
+        else _("project {id} → {label} ({key})")
+    )
+    click.echo(shown.format(id=view.id, label=view.stage_label, key=view.stage, deadline=when(view.deadline)))
 
 
 @cli.command(cls=StagesInHelp)
@@ -126,12 +131,12 @@ def terminate(c: Context, project_id: int, opts: MoveOptions, reason: str) -> No
 def log_cmd(c: Context, project_id: int, text: str, by: str, on: str | None, now: str | None) -> None:
     """Record a follow-up (跟进记录) on a project."""
     event = moves.log(c.runtime(now), project_id, by=by, text=text, on=c.instant(on, "--on"))
-    click.echo(f"follow-up {event.id} recorded on project {project_id}")
+    click.echo(_("follow-up {id} recorded on project {project}").format(id=event.id, project=project_id))
 
 
 @cli.command()
 @click.argument("project_id", type=PROJECT_ID)
-@click.option("--days", type=int, help="Calendar days to add to the current deadline.")
+@click.option("--days", type=int, metavar="N", help="Calendar days to add to the current deadline.")
 @click.option("--until", metavar="DATE", help="The new deadline (instead of --days).")
 @click.option(
     "--by",
@@ -150,11 +155,13 @@ def extend(
     rt = c.runtime(now)
     day = parse_day(until, what="--until") if until is not None else None
     view = moves.extend(rt, project_id, days=days, until=day, by=by, reason=reason)
-    click.echo(f"project {view.id} deadline now {when(view.deadline)}")
+    click.echo(_("project {id} deadline now {deadline}").format(id=view.id, deadline=when(view.deadline)))
     today = local_day(rt.now(), rt.zone)
     if view.deadline is not None and view.deadline < today:
         click.echo(
-            f"warning: the new deadline {when(view.deadline)} is already past (today is {when(today)}): "
-            f"its warnings start again at once",
+            _(
+                "warning: the new deadline {deadline} is already past (today is {today}): "
+                "its warnings start again at once"
+            ).format(deadline=when(view.deadline), today=when(today)),
             err=True,
         )

@@ -5,9 +5,12 @@ from __future__ import annotations
 import click
 
 from followup.app import organisation
-from followup.cli.output import printable, table
+from followup.app.views import OfficialView
+from followup.cli.output import NONE, label, listed, printable, table, yes_no
 from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx
+from followup.domain.kinds import Role, UnitKind
 from followup.errors import InvalidInput
+from followup.i18n import _
 
 
 @cli.group()
@@ -26,7 +29,7 @@ def unit() -> None:
 def unit_add(c: Context, key: str, name: str, kind: str, now: str | None) -> None:
     """Add a unit."""
     view = organisation.add_unit(c.runtime(now), key, name, kind)
-    click.echo(f"unit {view.key} added: {view.name}")
+    click.echo(_("unit {key} added: {name}").format(key=view.key, name=view.name))
 
 
 @unit.command("list")
@@ -40,8 +43,8 @@ def unit_list(c: Context, include_inactive: bool, as_json: bool) -> None:
         emit_json([u.to_dict() for u in units])
         return
     table(
-        ["key", "名称", "类型", "active"],
-        [[u.key, u.name, u.kind, "yes" if u.active else "no"] for u in units],
+        [_("key"), _("unit name"), _("kind"), _("active")],
+        [[u.key, u.name, label(UnitKind, u.kind), yes_no(u.active)] for u in units],
     )
 
 
@@ -53,9 +56,13 @@ def unit_list(c: Context, include_inactive: bool, as_json: bool) -> None:
 def unit_update(c: Context, key: str, name: str | None, kind: str | None) -> None:
     """Rename a unit or change its kind."""
     if name is None and kind is None:
-        raise InvalidInput("nothing to change: give --name or --kind")
+        raise InvalidInput(_("nothing to change: give --name or --kind"))
     view = organisation.update_unit(c.runtime(), key, name=name, kind=kind)
-    click.echo(f"unit {view.key} updated: {view.name} ({view.kind})")
+    click.echo(
+        _("unit {key} updated: {name} ({kind})").format(
+            key=view.key, name=view.name, kind=label(UnitKind, view.kind)
+        )
+    )
 
 
 @unit.command("deactivate")
@@ -64,7 +71,7 @@ def unit_update(c: Context, key: str, name: str | None, kind: str | None) -> Non
 def unit_deactivate(c: Context, key: str) -> None:
     """Deactivate a unit that no longer answers for any active project."""
     view = organisation.update_unit(c.runtime(), key, active=False)
-    click.echo(f"unit {view.key} deactivated")
+    click.echo(_("unit {key} deactivated").format(key=view.key))
 
 
 # --------------------------------------------------------------------------- officials
@@ -114,7 +121,11 @@ def official_add(
         roles=roles,
         allow_duplicate=allow_duplicate,
     )
-    click.echo(f"official {view.key} added: {view.name} <{view.email}>, {view.unit_name}")
+    click.echo(
+        _("official {key} added: {name} <{email}>, {unit}").format(
+            key=view.key, name=view.name, email=view.email, unit=view.unit_name
+        )
+    )
 
 
 @official.command("list")
@@ -134,20 +145,24 @@ def official_list(
         emit_json([o.to_dict() for o in rows])
         return
     table(
-        ["key", "姓名", "email", "单位", "负责人", "roles", "active"],
+        [_("key"), _("name"), _("e-mail"), _("unit"), _("unit head"), _("roles"), _("in office")],
         [
             [
                 o.key,
                 o.name,
                 o.email,
                 o.unit_name,
-                "是" if o.head else "",
-                ",".join(o.roles),
-                "yes" if o.active else "no",
+                _("yes") if o.head else "",
+                _roles(o),
+                yes_no(o.active),
             ]
             for o in rows
         ],
     )
+
+
+def _roles(o: OfficialView) -> str:
+    return listed(label(Role, r) for r in o.roles)
 
 
 @official.command("show")
@@ -160,8 +175,17 @@ def official_show(c: Context, key: str, as_json: bool) -> None:
     if as_json:
         emit_json(view.to_dict())
         return
-    for name, value in view.to_dict().items():
-        click.echo(printable(f"{name}: {value}"))
+    lines = [
+        (_("key"), view.key),
+        (_("name"), view.name),
+        (_("e-mail"), view.email),
+        (_("unit"), _("{name} ({key})").format(name=view.unit_name, key=view.unit)),
+        (_("unit head"), yes_no(view.head)),
+        (_("roles"), _roles(view) or NONE),
+        (_("in office"), yes_no(view.active)),
+    ]
+    for name, value in lines:
+        click.echo(printable(_("{label}: {value}").format(label=name, value=value)))
 
 
 @official.command("update")
@@ -188,7 +212,7 @@ def official_update(
     """Change an official's name, address, unit, headship or roles."""
     new_roles: list[str] | None = [] if no_roles else (list(roles) if roles else None)
     if all(v is None for v in (name, email, unit_key, head, new_roles)):
-        raise InvalidInput("nothing to change: give --name, --email, --unit, --head or --role")
+        raise InvalidInput(_("nothing to change: give --name, --email, --unit, --head or --role"))
     rt = c.runtime()
     view = organisation.update_official(
         rt,
@@ -201,8 +225,9 @@ def official_update(
         allow_duplicate=allow_duplicate,
     )
     click.echo(
-        f"official {view.key} updated: {view.name} <{view.email}>, {view.unit_name}, "
-        f"roles: {','.join(view.roles) or '-'}"
+        _("official {key} updated: {name} <{email}>, {unit}, roles: {roles}").format(
+            key=view.key, name=view.name, email=view.email, unit=view.unit_name, roles=_roles(view) or NONE
+        )
     )
 
 
@@ -223,8 +248,11 @@ def official_deactivate(
 ) -> None:
     """Record that someone left office. They stay in the history; they are never deleted."""
     view, moved = organisation.deactivate_official(c.runtime(now), key, reassign_to=reassign_to, by=by)
-    suffix = f"; projects {', '.join(map(str, moved))} handed to {reassign_to}" if moved else ""
-    click.echo(f"official {view.key} deactivated{suffix}")
+    if moved:
+        done = _("official {key} deactivated; projects {ids} handed to {successor}")
+    else:
+        done = _("official {key} deactivated")
+    click.echo(done.format(key=view.key, ids=", ".join(map(str, moved)), successor=reassign_to))
 
 
 @official.command("delete")
@@ -233,4 +261,4 @@ def official_deactivate(
 def official_delete(c: Context, key: str) -> None:
     """Delete an official entered by mistake (refused once referenced)."""
     organisation.delete_official(c.runtime(), key)
-    click.echo(f"official {key} deleted")
+    click.echo(_("official {key} deleted").format(key=key))

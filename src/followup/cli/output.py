@@ -7,15 +7,21 @@ from __future__ import annotations
 import os
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from followup.i18n import _
+
 if TYPE_CHECKING:
     from decimal import Decimal
+
+#: what a table or ``project show`` prints for nothing (no deadline, no leader)
+NONE = "—"
 
 _ESCAPED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
@@ -44,6 +50,27 @@ def money(value: Decimal | None) -> str:
     if value is None:
         return ""
     return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+
+
+def yes_no(flag: bool) -> str:
+    """是 or 否 (yes or no)."""
+    return _("yes") if flag else _("no")
+
+
+def listed(items: Iterable[str]) -> str:
+    """Names in a row as the language writes them: 线索、洽谈 (lead, talks)."""
+    # the separator between the items of a list of names: 、 in Chinese
+    return _(", ").join(items)
+
+
+def label(kind: type[StrEnum], key: str | None) -> str:
+    """A stored key — an event kind, an outbox status, a notification kind, a role, a unit kind — as a
+    person reads it: its member's ``label``; a key the enum does not know, as it is."""
+    if key is None:
+        return ""
+    member = kind._value2member_map_.get(key)
+    shown = getattr(member, "label", None)
+    return shown if isinstance(shown, str) else key
 
 
 def char_width(char: str) -> int:
@@ -101,17 +128,30 @@ def _cut(text: str, width: int) -> list[str]:
     return [_head(text, width - 1)[0].rstrip() + "…"]
 
 
-def _wrap(text: str, width: int) -> list[str]:
+#: what never begins a line (Chinese closing punctuation): the break goes before the character ahead of it
+NO_LINE_START = frozenset("，。、；：！？）》」』】〕…,.;:!?)]}")
+#: what never ends a line (opening brackets): the break goes before it
+NO_LINE_END = frozenset("（《「『【〔([{")
+
+
+def _may_break(text: str, i: int) -> bool:
+    """Whether a line may end before ``text[i]``: at a space, or next to a Chinese character — never
+    inside a Latin word or number, before closing punctuation, or before a combining mark."""
+    before, after = text[i - 1], text[i]
+    if after in NO_LINE_START or before in NO_LINE_END or unicodedata.combining(after):
+        return False
+    return " " in (before, after) or char_width(before) == 2 or char_width(after) == 2
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns, broken where :func:`_may_break` allows
+    (a word longer than the line is cut all the same)."""
     lines: list[str] = []
     while text_width(text) > width:
-        head, rest = _head(text, width)
-        space = head.rfind(" ")
-        if rest and space > 0 and not rest.startswith(" "):  # break Latin words at a space
-            head, rest = head[:space], head[space + 1 :] + rest
-        if not head:  # a column narrower than one character: take it all the same
-            head, rest = text[0], text[1:]
-        lines.append(head)
-        text = rest.lstrip(" ")
+        head, _rest = _head(text, width)
+        cut = next((i for i in range(len(head), 0, -1) if _may_break(text, i)), 0) or max(len(head), 1)
+        lines.append(text[:cut].rstrip(" "))
+        text = text[cut:].lstrip(" ")
     return [*lines, text]
 
 
@@ -171,7 +211,7 @@ def table(headers: Sequence[str | Column], rows: Sequence[Sequence[Any]]) -> Non
     click.echo(_line(heading, [Column(c.header) for c in columns], widths))
     for row in cells:
         parts = [
-            [""] if w is None else _wrap(cell, w) if c.squeeze == "wrap" else _cut(cell, w)
+            [""] if w is None else wrap(cell, w) if c.squeeze == "wrap" else _cut(cell, w)
             for cell, c, w in zip(row, columns, widths, strict=True)
         ]
         for n in range(max(len(p) for p in parts)):

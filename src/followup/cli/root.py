@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 # re-exported: the other shells' modules print with them
+from followup import i18n
+from followup.cli import translated
 from followup.cli.output import printable as printable
 from followup.cli.output import table as table
 from followup.domain.timeutil import parse_instant, utcnow
 from followup.errors import FollowupError, InvalidInput
+from followup.i18n import _
 from followup.settings import SETTINGS_HELP, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -79,9 +82,10 @@ class Context:
         real = utcnow()
         if instant > real + NOW_AHEAD and not self.settings.replay and _writes():
             raise InvalidInput(
-                f"--now {text!r} is more than a day ahead of the real clock "
-                f"({real.astimezone(self.settings.zone).isoformat(timespec='minutes')}); "
-                f"a writing command would date its changes then: to replay a scenario, set FOLLOWUP_REPLAY=1"
+                _(
+                    "--now {now!r} is more than a day ahead of the real clock ({real}); a writing command "
+                    "would date its changes then: to replay a scenario, set FOLLOWUP_REPLAY=1"
+                ).format(now=text, real=real.astimezone(self.settings.zone).isoformat(timespec="minutes"))
             )
         return instant
 
@@ -150,13 +154,13 @@ def set_values(pairs: Sequence[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise InvalidInput(f"bad --set {pair!r}: expected FIELD=VALUE")
+            raise InvalidInput(_("bad --set {pair!r}: expected FIELD=VALUE").format(pair=pair))
         name, value = pair.split("=", 1)
         out[name.strip()] = value
     return out
 
 
-class StagesInHelp(click.Command):
+class StagesInHelp(translated.Command):
     """A command that takes a stage: its help ends with the stages of the default workflow, each by
     key and label (either may be typed)."""
 
@@ -165,7 +169,9 @@ class StagesInHelp(click.Command):
         shown = default_stages(ctx)
         if shown:
             name, rows = shown
-            with formatter.section(f"Stages of workflow {name} (type the key or the label)"):
+            with formatter.section(
+                _("Stages of workflow {name} (type the key or the label)").format(name=name)
+            ):
                 formatter.write_dl(rows)
 
 
@@ -184,6 +190,8 @@ def default_stages(ctx: click.Context) -> tuple[str, list[tuple[str, str]]] | No
 
 
 # --------------------------------------------------------------------------- the group
+
+translated.patch_click()  # click's own messages ("Usage:", "Missing option" …) in the user's language
 
 #: Each command and the module of ``followup.cli`` that defines it. A command's module is imported only
 #: when the command runs (``--help`` imports them all): a command pays for its own use cases, not for
@@ -211,8 +219,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(translated.Group):
     """The ``followup`` group: commands are registered by their modules, imported on first use."""
+
+    group_class = translated.Group  # its subgroups (unit, official, project …) list their own commands
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -289,11 +299,13 @@ _NO_ARGS_IS_HELP: tuple[type[click.UsageError], ...] = tuple(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; map every followup error to one line on stderr and its exit code."""
+    """Run the CLI in FOLLOWUP_LANG (default Simplified Chinese); map every followup error to one line on
+    stderr and its exit code."""
     global _GC_DEFERRED
     if argv is None and gc.isenabled():  # the console script, not an in-process caller
         gc.disable()
         _GC_DEFERRED = True
+    i18n.use()
     args = list(argv) if argv is not None else sys.argv[1:]
     verbose = "-v" in args or "--verbose" in args
     try:
@@ -301,26 +313,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FollowupError as exc:
         if verbose:
             log.exception("failed")
-        click.echo(f"error: {printable(str(exc))}", err=True)
+        click.echo(_("error: {message}").format(message=printable(str(exc))), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
+        click.echo(_("error: aborted"), err=True)
         return 1
     except click.ClickException as exc:
         if isinstance(exc, _NO_ARGS_IS_HELP) and exc.ctx is not None:
             click.echo(exc.ctx.get_help())  # `followup` (or a group) alone: its help, as asked for
             return 0
         message = printable(exc.format_message().replace("\n", " "))
-        click.echo(f"error: {message} (see --help)", err=True)
+        message = message.rstrip(".。")  # click's sentences end with a full stop; the hint follows
+        click.echo(_("error: {message} (see --help)").format(message=message), err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except Exception as exc:
         if verbose:
             raise
-        click.echo(
-            f"error: unexpected {type(exc).__name__}: {printable(str(exc))} (run with --verbose for details)",
-            err=True,
-        )
+        unexpected = _("error: unexpected {kind}: {message} (run with --verbose for details)")
+        click.echo(unexpected.format(kind=type(exc).__name__, message=printable(str(exc))), err=True)
         return 1
     return 0

@@ -23,6 +23,7 @@ from typing import Any
 from followup.domain.calendar import WorkCalendar
 from followup.domain.workflow import Stage, Workflow
 from followup.errors import InvalidInput
+from followup.i18n import _
 
 MAX_EXTENSION_DAYS = 3650
 
@@ -60,7 +61,11 @@ def on_resume(
 def check_extension(days: int) -> int:
     """An extension is 1 to 3650 calendar days."""
     if not 0 < days <= MAX_EXTENSION_DAYS:
-        raise InvalidInput(f"bad --days {days}: expected 1 to {MAX_EXTENSION_DAYS} calendar days")
+        raise InvalidInput(
+            _("bad --days {days}: expected 1 to {most} calendar days").format(
+                days=days, most=MAX_EXTENSION_DAYS
+            )
+        )
     return days
 
 

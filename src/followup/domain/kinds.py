@@ -3,11 +3,17 @@ database holds and the JSON carries, with the Simplified-Chinese label a county 
 
 A ladder level is not here: a county's workflow may declare its own (``orange``), so a level is a
 string; :class:`Light` names the board's lights, which every level maps onto.
+
+The county's own terms (:class:`Light`, :class:`UnitKind`, :class:`Role`) are Chinese in every language;
+what the tool itself says of a notification or a history line (:class:`NoticeKind`, :class:`NoticeStatus`,
+:class:`EventKind`) is a label in the user's language (``.label``, Simplified Chinese by default).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from followup.i18n import N_, _
 
 
 class NoticeKind(StrEnum):
@@ -18,6 +24,10 @@ class NoticeKind(StrEnum):
     HOLD = "hold"  # a rung of the hold-expiry ladder: on hold past its expected restart date (暂缓到期)
     DIGEST = "digest"  # the weekly mail: 周调度, with the county summary for those who read it
     STRANDED = "stranded"  # a project escalation cannot follow (its workflow or stage is gone): 督查室
+
+    @property
+    def label(self) -> str:
+        return _(_NOTICE_KIND_LABELS[self])
 
 
 class NoticeStatus(StrEnum):
@@ -30,6 +40,10 @@ class NoticeStatus(StrEnum):
     OBSOLETE = "obsolete"
     UNKNOWN = "unknown"  # the server took the data but never confirmed it; retried after an hour
 
+    @property
+    def label(self) -> str:
+        return _(_NOTICE_STATUS_LABELS[self])
+
 
 class EventKind(StrEnum):
     """The kind of a line of a project's history."""
@@ -41,6 +55,36 @@ class EventKind(StrEnum):
     FOLLOWUP = "followup"
     EXTEND = "extend"
     VOID = "void"  # entered by mistake: out of every list and count, kept in the history
+
+    @property
+    def label(self) -> str:
+        return _(_EVENT_LABELS[self])
+
+
+_NOTICE_KIND_LABELS = {
+    NoticeKind.DEADLINE: N_("deadline warning"),
+    NoticeKind.STALE: N_("no follow-up"),
+    NoticeKind.HOLD: N_("hold expired"),
+    NoticeKind.DIGEST: N_("weekly mail"),
+    NoticeKind.STRANDED: N_("cannot be escalated"),
+}
+_NOTICE_STATUS_LABELS = {
+    NoticeStatus.PENDING: N_("pending"),
+    NoticeStatus.SENDING: N_("sending"),
+    NoticeStatus.SENT: N_("sent"),
+    NoticeStatus.FAILED: N_("failed"),
+    NoticeStatus.OBSOLETE: N_("obsolete"),
+    NoticeStatus.UNKNOWN: N_("outcome unknown"),
+}
+_EVENT_LABELS = {
+    EventKind.CREATED: N_("created"),
+    EventKind.MOVE: N_("stage change"),
+    EventKind.EDIT: N_("edit"),
+    EventKind.REASSIGN: N_("reassignment"),
+    EventKind.FOLLOWUP: N_("follow-up"),
+    EventKind.EXTEND: N_("extension"),
+    EventKind.VOID: N_("voided"),
+}
 
 
 class Light(StrEnum):

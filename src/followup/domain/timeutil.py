@@ -11,16 +11,14 @@ from datetime import UTC, date, datetime, time
 from typing import overload
 from zoneinfo import ZoneInfo
 
+from followup.domain.validate import term
 from followup.errors import InvalidInput
+from followup.i18n import _
 
 #: The years a typed date or time may fall in. Far outside them a date is a typo (0001-01-01,
 #: 2062 for 2026), and near datetime's own limits converting to UTC overflows.
 FIRST_YEAR = 1900
 LAST_YEAR = 2199
-_DAY_HINT = "expected a date such as 2026-11-20, 2026/11/20, 2026.11.20 or 2026年11月20日"
-_TIME_HINT = (
-    "expected a date such as 2026-11-20 or a time such as 2026-11-20 09:30 (or ISO 8601 with an offset)"
-)
 
 #: a day as a county writes it: 2026-11-20, 2026/11/20, 2026.11.20 (one separator throughout) or
 #: 2026年11月20日 (号 too), month and day with one or two digits
@@ -38,7 +36,20 @@ def utcnow() -> datetime:
 
 def _in_range(value: date, text: str, what: str) -> None:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise InvalidInput(f"bad {what} {text[:60]!r}: expected a year from {FIRST_YEAR} to {LAST_YEAR}")
+        raise InvalidInput(
+            _("bad {what} {value}: expected a year from {first} to {last}").format(
+                what=what, value=repr(text[:60]), first=FIRST_YEAR, last=LAST_YEAR
+            )
+        )
+
+
+def _bad_time(text: str, what: str) -> InvalidInput:
+    return InvalidInput(
+        _(
+            "bad {what} {value}: expected a date such as 2026-11-20 or a time such as 2026-11-20 09:30 "
+            "(or ISO 8601 with an offset)"
+        ).format(what=what, value=repr(text[:60]))
+    )
 
 
 def _typed(text: str) -> str:
@@ -52,11 +63,12 @@ def _day_of(match: re.Match[str]) -> date:
     return date(int(match.group("y")), int(month), int(day))
 
 
-def parse_instant(text: str, zone: ZoneInfo, *, what: str = "time") -> datetime:
+def parse_instant(text: str, zone: ZoneInfo, *, what: str | None = None) -> datetime:
     """An instant as typed, as an aware UTC datetime: a day in any form :func:`parse_day` takes, with
     an optional time (``2026-11-20 09:30``, ``2026年11月20日 9:30``), or ISO 8601 with an offset
     (``2026-11-20T09:30+08:00``). A day alone means the start of that day, and a time without offset
-    the configured zone."""
+    the configured zone. ``what``: what the value is, for an error (translated or marked; default time)."""
+    what = term(what) if what else _("time")
     raw = _typed(text)
     try:
         day = _DAY_RE.match(raw)
@@ -67,18 +79,19 @@ def parse_instant(text: str, zone: ZoneInfo, *, what: str = "time") -> datetime:
         else:
             parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"bad {what} {text[:60]!r}: {_TIME_HINT}") from None
+        raise _bad_time(text, what) from None
     _in_range(parsed, text, what)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     try:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):  # an offset that takes it past datetime's range
-        raise InvalidInput(f"bad {what} {text[:60]!r}: {_TIME_HINT}") from None
+        raise _bad_time(text, what) from None
 
 
-def parse_day(text: str, *, what: str = "date") -> date:
+def parse_day(text: str, *, what: str | None = None) -> date:
     """A calendar day as typed: ``2026-11-20``, ``2026/11/20``, ``2026.11.20``, ``2026年11月20日``."""
+    what = term(what) if what else _("date")
     raw = _typed(text)
     match = _DAY_RE.fullmatch(raw)
     try:
@@ -86,7 +99,12 @@ def parse_day(text: str, *, what: str = "date") -> date:
             raise ValueError(raw)
         day = _day_of(match)
     except ValueError:
-        raise InvalidInput(f"bad {what} {text[:60]!r}: {_DAY_HINT}") from None
+        raise InvalidInput(
+            _(
+                "bad {what} {value}: expected a date such as 2026-11-20, 2026/11/20, 2026.11.20 "
+                "or 2026年11月20日"
+            ).format(what=what, value=repr(text[:60]))
+        ) from None
     _in_range(day, text, what)
     return day
 

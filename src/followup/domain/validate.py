@@ -19,6 +19,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from followup.errors import InvalidInput
+from followup.i18n import _
 
 _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: a workflow's name is the stem of its file: a plain key, never a path
@@ -34,16 +35,23 @@ MAX_EMAIL = 254  # RFC 5321's limit on a forward path
 def shown(value: object, limit: int = 60) -> str:
     """``value`` quoted for an error message: escaped (one line, no raw control character) and cut."""
     if isinstance(value, str) and len(value) > limit:
-        return repr(value[:limit]) + f"… ({len(value)} characters)"
+        return _("{start}… ({length} characters)").format(start=repr(value[:limit]), length=len(value))
     return repr(value)
+
+
+def term(what: str) -> str:
+    """What a value is (``what``: "unit name", "--until"), in the user's language. Callers pass it
+    translated (``_("unit name")``) or marked (``N_``); an option name stays as it is."""
+    return _(what)
 
 
 def key(value: str, what: str) -> str:
     """A short identifier typed at the terminal: letters, digits, ``_ . -``."""
     if not isinstance(value, str) or not _KEY_RE.fullmatch(value):
         raise InvalidInput(
-            f"bad {what} key {shown(value)}: "
-            f"use 1-64 letters, digits, _ . - (starting with a letter or digit)"
+            _(
+                "bad {what} key {value}: use 1-64 letters, digits, _ . - (starting with a letter or digit)"
+            ).format(what=term(what), value=shown(value))
         )
     return value
 
@@ -58,12 +66,14 @@ def is_workflow_name(value: object) -> bool:
     return isinstance(value, str) and _WORKFLOW_NAME_RE.fullmatch(value) is not None
 
 
-def workflow_name(value: str, what: str = "workflow") -> str:
+def workflow_name(value: str, what: str | None = None) -> str:
     """A workflow's name as typed (``--workflow``, ``workflow show NAME``): a plain key, never a path."""
     if not is_workflow_name(value):
         raise InvalidInput(
-            f"bad {what} name {shown(value)}: use lower-case letters, digits and _ starting with a letter "
-            f"(e.g. investment), at most 64"
+            _(
+                "bad {what} name {value}: use lower-case letters, digits and _ starting with a letter "
+                "(e.g. investment), at most 64"
+            ).format(what=term(what) if what else _("workflow"), value=shown(value))
         )
     return value
 
@@ -74,18 +84,20 @@ def text_problem(value: str) -> str | None:
     for i, char in enumerate(value):
         category = unicodedata.category(char)
         if category == "Cs":
-            return "is not valid UTF-8 text"
+            return _("is not valid UTF-8 text")
         if category in ("Cc", "Zl", "Zp"):
-            return f"must be one line without control characters (U+{ord(char):04X} at {i})"
-        if category == "Cf":
-            return (
-                f"must not contain invisible characters such as a zero-width space (U+{ord(char):04X} at {i})"
+            return _("must be one line without control characters (U+{code:04X} at {at})").format(
+                code=ord(char), at=i
             )
+        if category == "Cf":
+            return _(
+                "must not contain invisible characters such as a zero-width space (U+{code:04X} at {at})"
+            ).format(code=ord(char), at=i)
     start = value.find("=?")  # an encoded word, or anything a mail reader might take for one
     if start >= 0 and value.find("?=", start + 2) >= 0:
-        return "must not contain a mail encoded word (=?...?=)"
+        return _("must not contain a mail encoded word (=?...?=)")
     if value.strip() and all(c.isspace() or c in _BLANK_LETTERS for c in value):
-        return "must contain a visible character"
+        return _("must contain a visible character")
     return None
 
 
@@ -93,28 +105,33 @@ def line(value: str, what: str, *, max_len: int = 300) -> str:
     """One line of text for a name or a label (see the module's docstring for what is refused)."""
     problem = text_problem(value)
     if problem:
-        raise InvalidInput(f"{what} {problem}: {shown(value)}")
+        raise InvalidInput(
+            _("{what} {problem}: {value}").format(what=term(what), problem=problem, value=shown(value))
+        )
     return _stripped(value, what, max_len)
 
 
 def _stripped(value: str, what: str, max_len: int) -> str:
     value = value.strip()
     if not value:
-        raise InvalidInput(f"{what} must not be empty")
+        raise InvalidInput(_("{what} must not be empty").format(what=term(what)))
     if len(value) > max_len:
-        raise InvalidInput(f"{what} is longer than {max_len} characters")
+        raise InvalidInput(
+            _("{what} is longer than {max_len} characters").format(what=term(what), max_len=max_len)
+        )
     return value
 
 
-def note(value: str, what: str = "note", *, max_len: int = 4000) -> str:
+def note(value: str, what: str | None = None, *, max_len: int = 4000) -> str:
     """Free text (notes, reasons, follow-up records): line breaks and tabs allowed, other controls
     (ESC, U+0085, U+2028 …) and bytes that are not UTF-8 not."""
+    what = term(what) if what else _("note")
     for char in value:
         category = unicodedata.category(char)
         if category == "Cs":
-            raise InvalidInput(f"{what} is not valid UTF-8 text")
+            raise InvalidInput(_("{what} is not valid UTF-8 text").format(what=what))
         if category in ("Cc", "Zl", "Zp") and char not in _NOTE_CONTROLS_ALLOWED:
-            raise InvalidInput(f"{what} contains control characters")
+            raise InvalidInput(_("{what} contains control characters").format(what=what))
     return _stripped(value, what, max_len)
 
 
@@ -124,9 +141,12 @@ def email(value: str) -> str:
     goes to the server (an internationalised domain in its ASCII form). A line break is refused,
     never stripped; so are quoted local parts, IP literals, non-ASCII local parts (they need SMTPUTF8)
     and special-use domains (``localhost``, ``.test``, ``.local`` …)."""
-    hint = "expected one address such as li@example.gov.cn"
     if not isinstance(value, str) or not value or len(value) > MAX_EMAIL or text_problem(value):
-        raise InvalidInput(f"bad email address {shown(value)}: {hint}")
+        raise InvalidInput(
+            _("bad email address {value}: expected one address such as li@example.gov.cn").format(
+                value=shown(value)
+            )
+        )
     # Imported here: compiling its patterns costs ~100 ms, paid only by commands that check addresses.
     from email_validator import EmailNotValidError, validate_email
 
@@ -140,8 +160,12 @@ def email(value: str) -> str:
             allow_display_name=False,
         )
     except EmailNotValidError as exc:
-        reason = str(exc).rstrip(".")
-        raise InvalidInput(f"bad email address {shown(value)}: {reason}; {hint}") from None
+        reason = str(exc).rstrip(".")  # email-validator's own words (English)
+        raise InvalidInput(
+            _("bad email address {value}: {reason}; expected one address such as li@example.gov.cn").format(
+                value=shown(value), reason=reason
+            )
+        ) from None
     return str(checked.ascii_email or checked.normalized)
 
 
@@ -149,15 +173,20 @@ def decimal(value: str, what: str, *, shown_as: str | None = None) -> Decimal:
     """A non-negative amount with at most two decimals (万元 or 亩), below 10^14. ``shown_as``: what
     the user typed, when ``value`` is what it was read as (``1.2亿`` → ``12000``)."""
     typed = shown(value if shown_as is None else shown_as)
+    what = term(what)
     try:
         number = Decimal(value.strip().replace(",", ""))
     except (InvalidOperation, AttributeError):
-        raise InvalidInput(f"bad {what} {typed}: expected a number such as 1500 or 1500.5") from None
+        raise InvalidInput(
+            _("bad {what} {value}: expected a number such as 1500 or 1500.5").format(what=what, value=typed)
+        ) from None
     if not number.is_finite() or number < 0:
-        raise InvalidInput(f"bad {what} {typed}: expected a number of zero or more")
+        raise InvalidInput(
+            _("bad {what} {value}: expected a number of zero or more").format(what=what, value=typed)
+        )
     # Compared before quantize(): quantizing 1e999999999 to cents exceeds the context's precision.
     if number >= Decimal("1e14"):
-        raise InvalidInput(f"bad {what} {typed}: too large")
+        raise InvalidInput(_("bad {what} {value}: too large").format(what=what, value=typed))
     if number != number.quantize(Decimal("0.01")):
-        raise InvalidInput(f"bad {what} {typed}: at most two decimals")
+        raise InvalidInput(_("bad {what} {value}: at most two decimals").format(what=what, value=typed))
     return number.quantize(Decimal("0.01"))

@@ -18,6 +18,7 @@ from followup.domain import validate
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.workflow import ON_HOLD, TERMINATED, Workflow
 from followup.errors import InvalidInput, NotFound
+from followup.i18n import _
 
 
 def folded(text: str) -> str:
@@ -32,29 +33,42 @@ def folded(text: str) -> str:
 _NUMBER_RE = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
 #: how much a suffix multiplies a number to make 万元
 _AMOUNT_UNITS = {"": 1, "万": 1, "万元": 1, "亿": 10000, "亿元": 10000}
-_AMOUNT_HINT = "expected 万元 such as 5000, 5,000, 5000万, 5000万元 or 1.2亿"
 
 
-def amount(text: str, what: str = "amount") -> Decimal:
+def amount(text: str, what: str | None = None) -> Decimal:
     """An amount of money in 万元 as typed: ``5000``, ``5,000``, ``5000万``, ``5000万元``, ``1.2亿``
     (1亿 = 10000万); at most two decimals of 万元 once converted. A bare 元 is refused: a county
     writing 5000元 means half a 万, and a silent factor of 10000 is the worst mistake to make."""
+    what = validate.term(what) if what else _("amount")
     raw = folded(text)
     number = raw.rstrip("万亿元")
     suffix = raw[len(number) :]
     if suffix == "元":
-        raise InvalidInput(f"bad {what} {validate.shown(text)}: amounts are in 万元 (write 0.5万 for 5000元)")
+        raise InvalidInput(
+            _("bad {what} {value}: amounts are in 万元 (write 0.5万 for 5000元)").format(
+                what=what, value=validate.shown(text)
+            )
+        )
     if suffix not in _AMOUNT_UNITS or not _NUMBER_RE.fullmatch(number):
-        raise InvalidInput(f"bad {what} {validate.shown(text)}: {_AMOUNT_HINT}")
+        raise InvalidInput(
+            _("bad {what} {value}: expected 万元 such as 5000, 5,000, 5000万, 5000万元 or 1.2亿").format(
+                what=what, value=validate.shown(text)
+            )
+        )
     value = Decimal(number.replace(",", "")) * _AMOUNT_UNITS[suffix]
     return validate.decimal(str(value), what, shown_as=text)
 
 
-def area(text: str, what: str = "land") -> Decimal:
+def area(text: str, what: str | None = None) -> Decimal:
     """An area in 亩 as typed: ``80``, ``1,200``, ``80亩``, ``80.5``."""
+    what = validate.term(what) if what else _("land")
     raw = folded(text).removesuffix("亩")
     if not _NUMBER_RE.fullmatch(raw):
-        raise InvalidInput(f"bad {what} {validate.shown(text)}: expected 亩 such as 80, 1,200 or 80亩")
+        raise InvalidInput(
+            _("bad {what} {value}: expected 亩 such as 80, 1,200 or 80亩").format(
+                what=what, value=validate.shown(text)
+            )
+        )
     return validate.decimal(raw.replace(",", ""), what, shown_as=text)
 
 
@@ -92,11 +106,21 @@ def stage_key(workflow: Workflow, word: str) -> str:
         return next(iter(found))
     if found:
         names = ", ".join(f"{s} ({workflow.label_of(s)})" for s in sorted(found))
-        raise InvalidInput(f"stage {validate.shown(word)} is ambiguous in workflow {workflow.name}: {names}")
-    close = suggestions(word, [(s, workflow.label_of(s)) for s in workflow.states()])
+        raise InvalidInput(
+            _("stage {word} is ambiguous in workflow {workflow}: {names}").format(
+                word=validate.shown(word), workflow=workflow.name, names=names
+            )
+        )
+    close = closest(word, [(s, workflow.label_of(s)) for s in workflow.states()])
+    message = (
+        _("unknown stage {word} in workflow {workflow}; did you mean {close}? stages: {stages}")
+        if close
+        else _("unknown stage {word} in workflow {workflow}; stages: {stages}")
+    )
     raise InvalidInput(
-        f"unknown stage {validate.shown(word)} in workflow {workflow.name}{then(close)}"
-        f"stages: {stage_list(workflow)}"
+        message.format(
+            word=validate.shown(word), workflow=workflow.name, close=close, stages=stage_list(workflow)
+        )
     )
 
 
@@ -138,8 +162,13 @@ def field_key(word: str) -> str:
     """The ledger field ``word`` names: its key, its label (with or without its unit) or an alias."""
     found = _FIELD_WORDS.get(folded(word))
     if found is None:
-        close = suggestions(word, [(n, s.label) for n, s in PROJECT_FIELDS.items()])
-        raise InvalidInput(f"unknown field {validate.shown(word)}{then(close)}fields: {field_names()}")
+        close = closest(word, [(n, s.label) for n, s in PROJECT_FIELDS.items()])
+        message = (
+            _("unknown field {word}; did you mean {close}? fields: {fields}")
+            if close
+            else _("unknown field {word}; fields: {fields}")
+        )
+        raise InvalidInput(message.format(word=validate.shown(word), close=close, fields=field_names()))
     return found
 
 
@@ -161,7 +190,14 @@ class Candidate:
 
 
 def suggestions(word: str, named: Sequence[tuple[str, str]], limit: int = 3) -> str:
-    """``; did you mean lina (李娜)?`` for the keys and names closest to ``word``; "" when none is."""
+    """``; did you mean lina (李娜)?`` for the keys and names closest to ``word``; "" when none is.
+    (A message of one's own is better said whole, with :func:`closest`.)"""
+    close = closest(word, named, limit)
+    return _("; did you mean {close}?").format(close=close) if close else ""
+
+
+def closest(word: str, named: Sequence[tuple[str, str]], limit: int = 3) -> str:
+    """``lina (李娜) or lina2 (李娜)``: the keys and names closest to ``word``; "" when none is."""
     import difflib  # only when a word was not found
 
     wanted = folded(word)
@@ -177,13 +213,13 @@ def suggestions(word: str, named: Sequence[tuple[str, str]], limit: int = 3) -> 
         )
         if score >= 0.5:
             scored.append((-score, key, name))
-    close = [f"{key} ({name})" for _, key, name in sorted(scored)[:limit]]
-    return f"; did you mean {' or '.join(close)}?" if close else ""
+    close = [f"{key} ({name})" for _score, key, name in sorted(scored)[:limit]]
+    return _(" or ").join(close)
 
 
 def then(close: str) -> str:
     """What joins :func:`suggestions` (maybe none) to the rest of a message."""
-    return f"{close} " if close else "; "
+    return f"{close} " if close else _("; ")
 
 
 def pick(
@@ -207,8 +243,18 @@ def pick(
         found = [c for c in candidates if wanted in folded(c.name)]
     if len(found) == 1:
         return found[0]
+    what = validate.term(what)
     if found:
         names = ", ".join(c.shown() for c in found)
-        raise InvalidInput(f"{what} {validate.shown(word)} is ambiguous: {names}; give the key")
-    close = suggestions(word, [(c.key, c.name) for c in candidates])
-    raise unknown(f"unknown {what} {validate.shown(word)}{then(close)}see `{listing}`")
+        raise InvalidInput(
+            _("{what} {word} is ambiguous: {names}; give the key").format(
+                what=what, word=validate.shown(word), names=names
+            )
+        )
+    close = closest(word, [(c.key, c.name) for c in candidates])
+    message = (
+        _("unknown {what} {word}; did you mean {close}? see `{listing}`")
+        if close
+        else _("unknown {what} {word}; see `{listing}`")
+    )
+    raise unknown(message.format(what=what, word=validate.shown(word), close=close, listing=listing))

@@ -25,6 +25,7 @@ from transitions import Machine
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.limits import Limit
 from followup.errors import GuardFailed, InvalidInput, MoveRefused
+from followup.i18n import _
 
 ON_HOLD = "on_hold"
 TERMINATED = "terminated"
@@ -117,8 +118,9 @@ class Requires(Condition):
         names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
         sets = " ".join(f"--set {PROJECT_FIELDS[f].short}=VALUE" for f in missing)
         return GuardFailed(
-            f"cannot enter {self.stage.label} ({self.stage.key}): missing {names}; "
-            f"record with {sets} or `followup project edit`"
+            _(
+                "cannot enter {label} ({key}): missing {names}; record with {sets} or `followup project edit`"
+            ).format(label=self.stage.label, key=self.stage.key, names=names, sets=sets)
         )
 
 
@@ -127,7 +129,7 @@ class HoldNeedsReasonAndDate(Condition):
         if subject.reason and subject.until is not None:
             return None
         return GuardFailed(
-            "putting a project on hold needs a reason (--note) and an expected restart date (--until)"
+            _("putting a project on hold needs a reason (--note) and an expected restart date (--until)")
         )
 
 
@@ -137,12 +139,16 @@ class ResumesToHeldStage(Condition):
     def problem(self, subject: MoveSubject, dest: str) -> MoveRefused | None:
         if dest == subject.held_stage:
             return None
-        return MoveRefused(f"a project on hold resumes to the stage it was held in ({subject.held_stage})")
+        return MoveRefused(
+            _("a project on hold resumes to the stage it was held in ({stage})").format(
+                stage=subject.held_stage
+            )
+        )
 
 
 class TerminateNeedsReason(Condition):
     def problem(self, subject: MoveSubject, dest: str) -> MoveRefused | None:
-        return None if subject.reason else GuardFailed("terminating a project needs a reason (--note)")
+        return None if subject.reason else GuardFailed(_("terminating a project needs a reason (--note)"))
 
 
 def edge(source: str, dest: str) -> str:
@@ -199,16 +205,22 @@ class Workflow:
 
     def _unknown(self, key: str) -> InvalidInput:
         return InvalidInput(
-            f"unknown stage {key!r} in workflow {self.name}; stages: {', '.join(self.states())}"
+            _("unknown stage {key!r} in workflow {workflow}; stages: {stages}").format(
+                key=key, workflow=self.name, stages=", ".join(self.states())
+            )
         )
 
     def placement_problem(self, state: str, held_stage: str | None = None) -> str | None:
         """Why a project in ``state`` (held in ``held_stage``) has no place in this workflow — a stage
         renamed or removed while projects were in it — or None when it has."""
         if state not in self.states():
-            return f"workflow {self.name} has no stage {state!r} (renamed or removed?)"
+            return _("workflow {workflow} has no stage {stage!r} (renamed or removed?)").format(
+                workflow=self.name, stage=state
+            )
         if state == ON_HOLD and held_stage is not None and held_stage not in self.stages:
-            return f"workflow {self.name} has no stage {held_stage!r}, the stage it was held in"
+            return _("workflow {workflow} has no stage {stage!r}, the stage it was held in").format(
+                workflow=self.name, stage=held_stage
+            )
         return None
 
     def is_final(self, key: str) -> bool:
@@ -290,13 +302,27 @@ class Workflow:
         self.check_state(target)
         source = subject.state
         if target == source:
-            raise MoveRefused(f"the project is already in {self.label_of(source)} ({source})")
+            raise MoveRefused(
+                _("the project is already in {label} ({key})").format(label=self.label_of(source), key=source)
+            )
         allowed = self.allowed_from(source, subject.held_stage)
         if target not in allowed:
-            names = ", ".join(f"{s} ({self.label_of(s)})" for s in allowed) or "none"
+            names = ", ".join(f"{s} ({self.label_of(s)})" for s in allowed)
+            message = (
+                _("cannot move from {source_label} ({source}) to {target_label} ({target}); allowed: {names}")
+                if names
+                else _(
+                    "cannot move from {source_label} ({source}) to {target_label} ({target}); allowed: none"
+                )
+            )
             raise MoveRefused(
-                f"cannot move from {self.label_of(source)} ({source}) to "
-                f"{self.label_of(target)} ({target}); allowed: {names}"
+                message.format(
+                    source_label=self.label_of(source),
+                    source=source,
+                    target_label=self.label_of(target),
+                    target=target,
+                    names=names,
+                )
             )
         machine = self.machine
         machine.add_model(subject, initial=source)
@@ -335,7 +361,7 @@ class Workflow:
 
         transitions = [
             {"trigger": d, "source": s, "dest": d, "label": "恢复" if s == ON_HOLD else self.label_of(d)}
-            for s, d, _ in self.edges()
+            for s, d, _conditions in self.edges()
         ]
         model = _Diagram()
         title = f"{self.label} ({self.name})"

@@ -24,6 +24,7 @@ from followup.domain.limits import UNITS, Limit
 from followup.domain.validate import text_problem
 from followup.domain.workflow import ON_HOLD, SIDE_STATES, Level, Stage, Workflow
 from followup.errors import WorkflowError
+from followup.i18n import _
 from followup.lifecycle.yamlfile import Loaded, Path_, fmt
 
 TOP_KEYS = ("name", "label", "description", "stages", "moves", "hold", "terminate", "ladder", "staleness")
@@ -62,50 +63,73 @@ class Checker:
 
     def mapping(self, value: Any, path: Path_, allowed: tuple[str, ...]) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(path, f"expected a mapping with keys {', '.join(allowed)}")
+            raise self.fail(path, _("expected a mapping with keys {keys}").format(keys=", ".join(allowed)))
         for key in value:
             if key not in allowed:
-                raise self.fail((*path, key), f"unknown key {key!r}; allowed: {', '.join(allowed)}")
+                raise self.fail(
+                    (*path, key),
+                    _("unknown key {key!r}; allowed: {allowed}").format(key=key, allowed=", ".join(allowed)),
+                )
         return value
 
     def present(self, raw: Mapping[str, Any], path: Path_, *keys: str) -> None:
         for required in keys:
             if required not in raw:
-                raise self.fail(path, f"missing {required!r}")
+                raise self.fail(path, _("missing {key!r}").format(key=required))
 
     def text(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(path, "expected a non-empty text")
+            raise self.fail(path, _("expected a non-empty text"))
         if any(c in value for c in "\r\n"):
-            raise self.fail(path, "a label must be one line")
+            raise self.fail(path, _("a label must be one line"))
         problem = text_problem(value)
         if problem:
-            raise self.fail(path, f"a label {problem}: {value[:60]!r}")
+            raise self.fail(path, _("a label {problem}: {value!r}").format(problem=problem, value=value[:60]))
         if len(value.strip()) > MAX_LABEL:
-            raise self.fail(path, f"a label is at most {MAX_LABEL} characters")
+            raise self.fail(path, _("a label is at most {most} characters").format(most=MAX_LABEL))
         return value.strip()
 
     def key(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not _KEY_RE.fullmatch(value):
             raise self.fail(
-                path, f"bad name {value!r}: use lower-case letters, digits and _ (e.g. land_prep)"
+                path,
+                _("bad name {value!r}: use lower-case letters, digits and _ (e.g. land_prep)").format(
+                    value=value
+                ),
             )
         return value
 
     def limit(self, value: Any, path: Path_, *, signed: bool = False) -> Limit:
         allowed = ", ".join(UNITS)
         if not isinstance(value, dict) or len(value) != 1:
-            raise self.fail(path, f"expected one of {allowed} with a whole number, e.g. {{days: 30}}")
+            raise self.fail(
+                path,
+                _("expected one of {allowed} with a whole number, e.g. {{days: 30}}").format(allowed=allowed),
+            )
         ((unit, amount),) = value.items()
         if unit not in UNITS:
-            raise self.fail((*path, unit), f"unknown unit {unit!r}; allowed: {allowed}")
+            raise self.fail(
+                (*path, unit),
+                _("unknown unit {unit!r}; allowed: {allowed}").format(unit=unit, allowed=allowed),
+            )
         if isinstance(amount, bool) or not isinstance(amount, int):
-            raise self.fail((*path, unit), f"expected a whole number of {unit}, got {amount!r}")
+            raise self.fail(
+                (*path, unit),
+                _("expected a whole number of {unit}, got {amount!r}").format(unit=unit, amount=amount),
+            )
         if not signed and amount <= 0:
-            raise self.fail((*path, unit), f"expected a positive number of {unit}, got {amount}")
+            raise self.fail(
+                (*path, unit),
+                _("expected a positive number of {unit}, got {amount}").format(unit=unit, amount=amount),
+            )
         bound = LIMIT_BOUNDS[unit]
         if abs(amount) > bound:
-            raise self.fail((*path, unit), f"at most {bound} {unit} (about ten years), got {amount}")
+            raise self.fail(
+                (*path, unit),
+                _("at most {bound} {unit} (about ten years), got {amount}").format(
+                    bound=bound, unit=unit, amount=amount
+                ),
+            )
         return Limit(unit, amount)
 
     def optional_limit(self, raw: Mapping[str, Any], name: str, path: Path_) -> Limit | None:
@@ -118,7 +142,12 @@ class Checker:
         for i, item in enumerate(items):
             if item not in stages and item not in extra:
                 where = (*path, i) if isinstance(value, list) else path
-                raise self.fail(where, f"unknown stage {item!r}; stages: {', '.join([*stages, *extra])}")
+                raise self.fail(
+                    where,
+                    _("unknown stage {stage!r}; stages: {stages}").format(
+                        stage=item, stages=", ".join([*stages, *extra])
+                    ),
+                )
         return tuple(items)
 
 
@@ -127,12 +156,12 @@ class Checker:
 
 def check_ladder(c: Checker, value: Any, path: Path_) -> tuple[Level, ...]:
     if not isinstance(value, list) or not value:
-        raise c.fail(path, "expected a list of levels (level, label, at, notify)")
+        raise c.fail(path, _("expected a list of levels (level, label, at, notify)"))
     levels: list[Level] = []
     for i, raw in enumerate(value):
         level = check_level(c, raw, (*path, i))
         if any(other.key == level.key for other in levels):
-            raise c.fail((*path, i, "level"), f"duplicate level {level.key!r}")
+            raise c.fail((*path, i, "level"), _("duplicate level {level!r}").format(level=level.key))
         levels.append(level)
     return tuple(levels)
 
@@ -144,10 +173,13 @@ def check_level(c: Checker, raw: Any, where: Path_) -> Level:
     at = c.limit(raw["at"], (*where, "at"), signed=True)
     notify = raw["notify"] if isinstance(raw["notify"], list) else [raw["notify"]]
     if not notify:
-        raise c.fail((*where, "notify"), f"name at least one role: {', '.join(ROLES)}")
+        raise c.fail((*where, "notify"), _("name at least one role: {roles}").format(roles=", ".join(ROLES)))
     for j, role in enumerate(notify):
         if role not in ROLES:
-            raise c.fail((*where, "notify", j), f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+            raise c.fail(
+                (*where, "notify", j),
+                _("unknown role {role!r}; allowed: {roles}").format(role=role, roles=", ".join(ROLES)),
+            )
     repeat = c.optional_limit(raw, "repeat", where)
     return Level(key, c.text(raw["label"], (*where, "label")), at, tuple(notify), repeat)
 
@@ -158,16 +190,22 @@ def check_level(c: Checker, raw: Any, where: Path_) -> Level:
 def check_stage_keys(c: Checker, raw_stages: Any) -> dict[str, int]:
     """Each stage's key, checked before anything refers to it: {key: its index}."""
     if not isinstance(raw_stages, list) or not raw_stages:
-        raise c.fail(("stages",), "expected a list of stages (key, label, limit, ...)")
+        raise c.fail(("stages",), _("expected a list of stages (key, label, limit, ...)"))
     seen: dict[str, int] = {}
     for i, raw in enumerate(raw_stages):
         raw = c.mapping(raw, ("stages", i), STAGE_KEYS)
         c.present(raw, ("stages", i), "key")
         key = c.key(raw["key"], ("stages", i, "key"))
         if key in SIDE_STATES:
-            raise c.fail(("stages", i, "key"), f"{key!r} is reserved for the side state; pick another name")
+            raise c.fail(
+                ("stages", i, "key"),
+                _("{key!r} is reserved for the side state; pick another name").format(key=key),
+            )
         if key in seen:
-            raise c.fail(("stages", i, "key"), f"duplicate stage {key!r} (also stages[{seen[key]}])")
+            raise c.fail(
+                ("stages", i, "key"),
+                _("duplicate stage {key!r} (also stages[{index}])").format(key=key, index=seen[key]),
+            )
         seen[key] = i
     return seen
 
@@ -176,21 +214,29 @@ def check_stage(c: Checker, raw: dict[str, Any], where: Path_, default_staleness
     c.present(raw, where, "label")
     final = raw.get("final", False)
     if not isinstance(final, bool):
-        raise c.fail((*where, "final"), "expected true or false")
+        raise c.fail((*where, "final"), _("expected true or false"))
     limit = c.optional_limit(raw, "limit", where)
     if limit is None and not final:
-        raise c.fail(where, "a stage that is not final needs a limit, e.g. limit: {days: 90}")
+        raise c.fail(where, _("a stage that is not final needs a limit, e.g. limit: {days: 90}"))
     requires = raw.get("requires") or []
     if not isinstance(requires, list):
         requires = [requires]
     for j, name in enumerate(requires):
         if name not in PROJECT_FIELDS:
             raise c.fail(
-                (*where, "requires", j), f"unknown field {name!r}; allowed: {', '.join(PROJECT_FIELDS)}"
+                (*where, "requires", j),
+                _("unknown field {field!r}; allowed: {fields}").format(
+                    field=name, fields=", ".join(PROJECT_FIELDS)
+                ),
             )
     for opt in ("records", "contract_deadline"):
         if raw.get(opt) is not None and raw[opt] not in DATE_FIELDS:
-            raise c.fail((*where, opt), f"unknown date field {raw[opt]!r}; allowed: {', '.join(DATE_FIELDS)}")
+            raise c.fail(
+                (*where, opt),
+                _("unknown date field {field!r}; allowed: {fields}").format(
+                    field=raw[opt], fields=", ".join(DATE_FIELDS)
+                ),
+            )
     staleness = c.optional_limit(raw, "staleness", where) or default_staleness
     ladder = check_ladder(c, raw["ladder"], (*where, "ladder")) if raw.get("ladder") is not None else ()
     return Stage(
@@ -211,7 +257,7 @@ def check_stage(c: Checker, raw: dict[str, Any], where: Path_, default_staleness
 
 def check_moves(c: Checker, raw_moves: Any, stages: Mapping[str, Stage]) -> dict[str, tuple[str, ...]]:
     if not isinstance(raw_moves, list):
-        raise c.fail(("moves",), "expected a list of {from: STAGE, to: STAGE or [STAGES]}")
+        raise c.fail(("moves",), _("expected a list of {from: STAGE, to: STAGE or [STAGES]}"))
     moves: dict[str, list[str]] = {}
     for i, raw in enumerate(raw_moves):
         where: Path_ = ("moves", i)
@@ -221,12 +267,17 @@ def check_moves(c: Checker, raw_moves: Any, stages: Mapping[str, Stage]) -> dict
         targets = c.stage_list(raw["to"], (*where, "to"), stages)
         for source in sources:
             if stages[source].final:
-                raise c.fail((*where, "from"), f"{source!r} is final: no move can leave it")
+                raise c.fail(
+                    (*where, "from"), _("{stage!r} is final: no move can leave it").format(stage=source)
+                )
             for target in targets:
                 if target == source:
-                    raise c.fail((*where, "to"), f"a move from {source!r} to itself")
+                    raise c.fail((*where, "to"), _("a move from {stage!r} to itself").format(stage=source))
                 if target in moves.setdefault(source, []):
-                    raise c.fail((*where, "to"), f"duplicate move {source} -> {target}")
+                    raise c.fail(
+                        (*where, "to"),
+                        _("duplicate move {source} -> {target}").format(source=source, target=target),
+                    )
                 moves[source].append(target)
     return {k: tuple(v) for k, v in moves.items()}
 
@@ -251,7 +302,7 @@ def check_side(
     sources = c.stage_list(raw["from"], (key, "from"), stages, extra=extra)
     for i, source in enumerate(sources):
         if source in stages and stages[source].final:
-            raise c.fail((key, "from", i), f"{source!r} is final")
+            raise c.fail((key, "from", i), _("{stage!r} is final").format(stage=source))
     return label, sources
 
 
@@ -261,7 +312,10 @@ def check_graph(
     """Every non-final stage has a way out, every stage is reachable from the first, one is final."""
     for key, stage in stages.items():
         if not stage.final and not moves.get(key):
-            raise c.fail(("stages", index[key]), f"stage {key!r} is not final but no move leaves it")
+            raise c.fail(
+                ("stages", index[key]),
+                _("stage {stage!r} is not final but no move leaves it").format(stage=key),
+            )
     first = next(iter(stages))
     reached = {first}
     frontier = [first]
@@ -273,10 +327,13 @@ def check_graph(
     for key in stages:
         if key not in reached:
             raise c.fail(
-                ("stages", index[key]), f"stage {key!r} is unreachable from the first stage {first!r}"
+                ("stages", index[key]),
+                _("stage {stage!r} is unreachable from the first stage {first!r}").format(
+                    stage=key, first=first
+                ),
             )
     if not any(s.final for s in stages.values()):
-        raise c.fail(("stages",), "no stage is final (final: true)")
+        raise c.fail(("stages",), _("no stage is final (final: true)"))
     check_no_trap(c, stages, moves, index)
 
 
@@ -300,8 +357,10 @@ def check_no_trap(
         if key not in ending:
             raise c.fail(
                 ("stages", index[key]),
-                f"stage {key!r} has no path to a final stage: its moves only lead among stages "
-                f"that never finish",
+                _(
+                    "stage {stage!r} has no path to a final stage: its moves only lead among stages "
+                    "that never finish"
+                ).format(stage=key),
             )
 
 
@@ -312,12 +371,15 @@ def check_workflow(loaded: Loaded, file: str, expected_name: str | None) -> Work
     """The checked workflow of a loaded file, or the first WorkflowError."""
     c = Checker(loaded, file)
     if loaded.data is None:
-        raise c.fail((), "the file is empty; expected a mapping with name, stages, moves")
+        raise c.fail((), _("the file is empty; expected a mapping with name, stages, moves"))
     top = c.mapping(loaded.data, (), TOP_KEYS)
     c.present(top, (), "name", "label", "stages", "moves")
     name = c.key(top["name"], ("name",))
     if expected_name and name != expected_name:
-        raise c.fail(("name",), f"name {name!r} must match the file name {expected_name!r}")
+        raise c.fail(
+            ("name",),
+            _("name {name!r} must match the file name {file!r}").format(name=name, file=expected_name),
+        )
     default_staleness = c.optional_limit(top, "staleness", ())
     index = check_stage_keys(c, top["stages"])
     stages = {
@@ -367,10 +429,14 @@ def staleness_advice(workflow: Workflow) -> list[str]:
             continue
         days = limit.amount if limit.unit == "days" else limit.amount * 30
         suggested = max(1, round(days * 5 / 7))
-        key, label, unit, amount = stage.key, stage.label, limit.unit, limit.amount
         out.append(
-            f"stage {key} ({label}): staleness {{{unit}: {amount}}} counts calendar days, holidays "
-            f"included: after 春节 or 国庆 projects followed up just before the holiday turn stale at once; "
-            f"count working days instead, e.g. staleness: {{working_days: {suggested}}}"
+            _(
+                "stage {key} ({label}): staleness {{{unit}: {amount}}} counts calendar days, holidays "
+                "included: after 春节 or 国庆 projects followed up just before the holiday turn stale at "
+                "once; "
+                "count working days instead, e.g. staleness: {{working_days: {suggested}}}"
+            ).format(
+                key=stage.key, label=stage.label, unit=limit.unit, amount=limit.amount, suggested=suggested
+            )
         )
     return out

@@ -7,6 +7,7 @@ from pathlib import Path
 from followup.domain.validate import is_workflow_name
 from followup.domain.workflow import Workflow
 from followup.errors import UnknownWorkflow, WorkflowError
+from followup.i18n import _
 from followup.lifecycle.checker import check_workflow
 from followup.lifecycle.yamlfile import MAX_BYTES, compose
 from followup.paths import shipped_dir
@@ -27,15 +28,17 @@ def load_workflow_file(path: Path) -> Workflow:
     try:
         seen = path.stat()
         if seen.st_size > MAX_BYTES:  # before reading it: a file of gigabytes is refused at once
-            raise WorkflowError(f"the file is larger than {MAX_BYTES // 1024} KiB", file=str(path))
+            raise WorkflowError(
+                _("the file is larger than {size} KiB").format(size=MAX_BYTES // 1024), file=str(path)
+            )
         key = (str(path), seen.st_size, seen.st_mtime_ns)
         if key in _checked:
             return _checked[key]
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise WorkflowError("no such file", file=str(path)) from None
+        raise WorkflowError(_("no such file"), file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise WorkflowError(f"cannot read: {exc}", file=str(path)) from None
+        raise WorkflowError(_("cannot read: {reason}").format(reason=exc), file=str(path)) from None
     workflow = _checked[key] = parse_workflow(text, str(path), expected_name=path.stem)
     return workflow
 
@@ -85,14 +88,21 @@ class WorkflowRegistry:
     def _load(self, name: str) -> Workflow:
         if not is_workflow_name(name):
             raise UnknownWorkflow(
-                f"bad workflow name {name!r}: a workflow is named by lower-case letters, digits and _ "
-                f"(e.g. investment); known: {', '.join(self.names()) or 'none'}"
+                _(
+                    "bad workflow name {name!r}: a workflow is named by lower-case letters, digits and _ "
+                    "(e.g. investment); known: {known}"
+                ).format(name=name, known=self._known())
             )
         for folder in reversed(self.dirs):
             candidate = folder / f"{name}.yaml"
             if candidate.is_file():
                 return load_workflow_file(candidate)
-        raise UnknownWorkflow(f"no workflow named {name!r}; known: {', '.join(self.names()) or 'none'}")
+        raise UnknownWorkflow(
+            _("no workflow named {name!r}; known: {known}").format(name=name, known=self._known())
+        )
+
+    def _known(self) -> str:
+        return ", ".join(self.names()) or _("none")
 
     def forget_failures(self) -> None:
         """Try the workflows that failed again on next use (a long-lived process: the county may have

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from followup.errors import WorkflowError
+from followup.i18n import _
 
 #: Where a node is: keys and list indexes from the top, e.g. ("stages", 2, "limit").
 Path_ = tuple[str | int, ...]
@@ -47,7 +48,7 @@ def fmt(path: Path_) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top)"
+    return out or _("(top)")
 
 
 def plain_problem(text: str) -> tuple[int | None, str] | None:
@@ -55,22 +56,26 @@ def plain_problem(text: str) -> tuple[int | None, str] | None:
     an alias, a tag, nesting deeper than MAX_DEPTH, more than MAX_BYTES; None when there is none. A
     syntax error is left for the caller's parse to report."""
     if len(text) > MAX_BYTES:  # characters; a Chinese file's bytes are checked when it is read
-        return None, f"the file is larger than {MAX_BYTES // 1024} KiB"
+        return None, _("the file is larger than {size} KiB").format(size=MAX_BYTES // 1024)
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_LOADER):
             line = event.start_mark.line + 1 if event.start_mark else None
             if isinstance(event, yaml.AliasEvent):
-                return line, f"alias *{event.anchor}: aliases are not allowed; write the value out"
+                return line, _("alias *{anchor}: aliases are not allowed; write the value out").format(
+                    anchor=event.anchor
+                )
             anchor, tag = getattr(event, "anchor", None), getattr(event, "tag", None)
             if anchor is not None:
-                return line, f"anchor &{anchor}: anchors and aliases are not allowed; write the value out"
+                return line, _(
+                    "anchor &{anchor}: anchors and aliases are not allowed; write the value out"
+                ).format(anchor=anchor)
             if tag is not None:
-                return line, f"tag {tag}: tags are not allowed; write plain values"
+                return line, _("tag {tag}: tags are not allowed; write plain values").format(tag=tag)
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return line, f"nested deeper than {MAX_DEPTH} levels"
+                    return line, _("nested deeper than {depth} levels").format(depth=MAX_DEPTH)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError:
@@ -85,15 +90,18 @@ def compose(text: str, file: str) -> Loaded:
     found = plain_problem(text)
     if found is not None:
         line, problem = found
-        raise WorkflowError(f"bad YAML: {problem}", file=file, line=line)
+        raise WorkflowError(_("bad YAML: {problem}").format(problem=problem), file=file, line=line)
     try:
         node = yaml.compose(text, Loader=loader_cls)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise WorkflowError(f"bad YAML: {exc.problem or exc}", file=file, line=line) from None
+        # PyYAML's own words (English)
+        raise WorkflowError(
+            _("bad YAML: {problem}").format(problem=exc.problem or exc), file=file, line=line
+        ) from None
     except yaml.YAMLError as exc:
-        raise WorkflowError(f"bad YAML: {exc}", file=file) from None
+        raise WorkflowError(_("bad YAML: {problem}").format(problem=exc), file=file) from None
     lines: dict[Path_, int] = {}
     if node is None:
         return Loaded(None, lines)
@@ -106,11 +114,14 @@ def compose(text: str, file: str) -> Loaded:
             for key_node, value_node in n.value:
                 where = key_node.start_mark.line + 1
                 if not isinstance(key_node, yaml.ScalarNode):
-                    raise WorkflowError("a key must be a plain name", file=file, key=fmt(path), line=where)
+                    raise WorkflowError(_("a key must be a plain name"), file=file, key=fmt(path), line=where)
                 key = key_node.value
                 if key in out:
                     raise WorkflowError(
-                        f"duplicate key {key!r}", file=file, key=fmt((*path, key)), line=where
+                        _("duplicate key {key!r}").format(key=key),
+                        file=file,
+                        key=fmt((*path, key)),
+                        line=where,
                     )
                 out[key] = build(value_node, (*path, key))
             return out

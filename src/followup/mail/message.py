@@ -22,6 +22,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from followup.errors import ConfigError, DeliveryError
+from followup.i18n import _
 from followup.settings import Settings
 
 #: The headers of every message, each exactly once (checked on the serialised message).
@@ -79,8 +80,10 @@ def sender_address(mail_from: str) -> Address:
         return Address(display_name=name, addr_spec=addr)
     except (ValueError, IndexError, errors.MessageError):
         raise ConfigError(
-            f"mail from {mail_from!r} has no usable address: "
-            "expected e.g. '县投资促进局 <followup@example.gov.cn>'"
+            _(
+                "mail from {value!r} has no usable address: "
+                "expected e.g. '县投资促进局 <followup@example.gov.cn>'"
+            ).format(value=mail_from)
         ) from None
 
 
@@ -95,20 +98,28 @@ def build_message(message: OutgoingMessage, *, sender: Address, date: datetime) 
     Raises :class:`DeliveryError` (permanent) when the message itself is unusable (a line break in a
     header, a malformed address or Message-ID): sending it again cannot help.
     """
-    for what, value in (("subject", message.subject), ("recipient name", message.to_name)):
+    for problem, value in (
+        (_("{id}: the subject contains a line break"), message.subject),
+        (_("{id}: the recipient name contains a line break"), message.to_name),
+    ):
         if "\n" in value or "\r" in value:
-            raise DeliveryError(f"{message.message_id}: the {what} contains a line break", permanent=True)
+            raise DeliveryError(problem.format(id=message.message_id), permanent=True)
     if not _ADDRESS_RE.match(message.to_email) or not message.to_email.isascii():
-        raise DeliveryError(f"bad recipient address {message.to_email!r}", permanent=True)
+        raise DeliveryError(
+            _("bad recipient address {address!r}").format(address=message.to_email), permanent=True
+        )
     if not _MESSAGE_ID_RE.match(message.message_id):
-        raise DeliveryError(f"bad Message-ID {message.message_id!r}", permanent=True)
+        raise DeliveryError(_("bad Message-ID {id!r}").format(id=message.message_id), permanent=True)
     if date.tzinfo is None:
         raise ValueError("the Date of a message needs a time zone")
 
     try:
         to = Address(display_name=message.to_name, addr_spec=message.to_email)
     except (ValueError, IndexError, errors.MessageError) as exc:  # e.g. "li..na@example.gov.cn"
-        raise DeliveryError(f"bad recipient address {message.to_email!r}: {exc}", permanent=True) from exc
+        raise DeliveryError(
+            _("bad recipient address {address!r}: {reason}").format(address=message.to_email, reason=exc),
+            permanent=True,
+        ) from exc
     msg = EmailMessage(policy=policy.default)
     msg["From"] = sender
     msg["To"] = to
@@ -143,21 +154,30 @@ def check_headers(data: bytes, message: OutgoingMessage, sender: Address) -> Non
         names = [name.lower() for name in raw.keys()]  # noqa: SIM118  (a Message is no dict)
         if sorted(names) != sorted(HEADERS):
             extra = sorted({n for n in names if names.count(n) > 1 or n not in HEADERS})
-            problem = f"unexpected headers {', '.join(extra) or 'missing'}"
+            problem = (
+                _("unexpected headers {names}").format(names=", ".join(extra))
+                if extra
+                else _("unexpected headers missing")
+            )
         else:
             to, frm, subject = (_decoded(raw, name) for name in ("To", "From", "Subject"))
             if [(a.display_name, a.addr_spec) for a in to.addresses] != [(message.to_name, message.to_email)]:
-                problem = f"the To header is not exactly {message.to_email}"
+                problem = _("the To header is not exactly {address}").format(address=message.to_email)
             elif [a.addr_spec for a in frm.addresses] != [sender.addr_spec]:
-                problem = "the From header is not the sender"
+                problem = _("the From header is not the sender")
             elif str(subject) != message.subject:
-                problem = "the Subject changed on the way out"
+                problem = _("the Subject changed on the way out")
             elif raw["Message-ID"].strip() != message.message_id:
-                problem = "the Message-ID changed on the way out"
+                problem = _("the Message-ID changed on the way out")
     except (ValueError, IndexError, AttributeError, errors.MessageError) as exc:
-        problem = f"unreadable headers ({exc})"
+        problem = _("unreadable headers ({reason})").format(reason=exc)
     if problem:
-        raise DeliveryError(f"{message.message_id} to {message.to_email}: {problem}", permanent=True)
+        raise DeliveryError(
+            _("{id} to {address}: {problem}").format(
+                id=message.message_id, address=message.to_email, problem=problem
+            ),
+            permanent=True,
+        )
 
 
 def _decoded(raw: Message, name: str) -> Any:

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from followup.i18n import N_, _
 from followup.settings import SmtpTimeouts
 
 #: Seconds between two looks at the deadlines and the stop request while waiting for the server.
@@ -39,14 +40,15 @@ POLL = 0.25
 #: Seconds the reply to a message's end of data is still awaited after a stop request.
 STOP_GRACE = 5.0
 
+#: What did not come, by phase (translated where said: a timeout ends up in the outbox's last error).
 _WAITING_FOR = {
-    "greeting": "no greeting from the server",
-    "session": "no reply from the server",
-    "mail": "no reply to MAIL",
-    "rcpt": "no reply to RCPT",
-    "data": "no reply to DATA",
-    "block": "the server did not take the message's data",
-    "end": "no reply to the end of the message's data",
+    "greeting": N_("no greeting from the server"),
+    "session": N_("no reply from the server"),
+    "mail": N_("no reply to MAIL"),
+    "rcpt": N_("no reply to RCPT"),
+    "data": N_("no reply to DATA"),
+    "block": N_("the server did not take the message's data"),
+    "end": N_("no reply to the end of the message's data"),
 }
 
 
@@ -130,13 +132,18 @@ class _Timed:
                 limits.stop_seen = now
             until = min(until, limits.stop_seen + STOP_GRACE)
         if until <= now:
+            missing = _(_WAITING_FOR[self.phase])
             if now >= limits.deadline:
-                why = "before the batch's deadline (FOLLOWUP_SEND_DEADLINE)"
+                why = _("{missing} before the batch's deadline (FOLLOWUP_SEND_DEADLINE)").format(
+                    missing=missing
+                )
             elif limits.stopping():
-                why = "before stopping"
+                why = _("{missing} before stopping").format(missing=missing)
             else:
-                why = f"within {self.limits.timeout(self.phase):g} s"
-            raise TimeoutError(f"{_WAITING_FOR[self.phase]} {why}")
+                why = _("{missing} within {seconds:g} s").format(
+                    missing=missing, seconds=self.limits.timeout(self.phase)
+                )
+            raise TimeoutError(why)
         return min(until - now, POLL)
 
     def receive(self) -> bytes:
@@ -166,14 +173,14 @@ class _Timed:
 
     def _connect(self, host: str, port: int) -> socket.socket:
         """A TCP connection, polled like every other wait (a host that drops SYNs cannot hold us)."""
-        error: OSError = OSError(f"cannot resolve {host}")
-        for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        error: OSError = OSError(_("cannot resolve {host}").format(host=host))
+        for family, kind, proto, _name, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
             sock = socket.socket(family, kind, proto)
             try:
                 sock.setblocking(False)
                 code = sock.connect_ex(address)
                 while code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
-                    _, ready, _ = select.select([], [sock], [], self.wait())
+                    _readable, ready, _errors = select.select([], [sock], [], self.wait())
                     if ready:
                         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if code:
@@ -205,7 +212,9 @@ class _Timed:
                 continue
             except OSError as exc:
                 self.close()  # type: ignore[attr-defined]
-                raise smtplib.SMTPServerDisconnected(f"Server not connected: {exc}") from exc
+                raise smtplib.SMTPServerDisconnected(
+                    _("Server not connected: {reason}").format(reason=exc)
+                ) from exc
             data = data[sent:]
 
     def getreply(self) -> tuple[int, bytes]:

@@ -23,6 +23,7 @@ from typing import Any
 import jinja2
 
 from followup.errors import ConfigError
+from followup.i18n import _
 from followup.paths import shipped_dir
 from followup.settings import Settings
 
@@ -53,14 +54,25 @@ def _render_one(env: jinja2.Environment, name: str, context: Mapping[str, Any]) 
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateNotFound as exc:
-        raise ConfigError(f"mail template {exc.name or name} not found (needed by {name})") from exc
+        raise ConfigError(
+            _("mail template {missing} not found (needed by {name})").format(
+                missing=exc.name or name, name=name
+            )
+        ) from exc
+    # Below, Jinja2's and Python's own words (English) say what is wrong.
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or exc.name or name
-        raise ConfigError(f"mail template {where}:{exc.lineno}: {exc.message}") from exc
+        raise ConfigError(
+            _("mail template {name}: {problem}").format(name=f"{where}:{exc.lineno}", problem=exc.message)
+        ) from exc
     except jinja2.TemplateError as exc:  # UndefinedError and the like: a typo or a missing key
-        raise ConfigError(f"mail template {name}: {exc.message or exc}") from exc
+        raise ConfigError(
+            _("mail template {name}: {problem}").format(name=name, problem=exc.message or exc)
+        ) from exc
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
-        raise ConfigError(f"mail template {name}: {type(exc).__name__}: {exc}") from exc
+        raise ConfigError(
+            _("mail template {name}: {problem}").format(name=name, problem=f"{type(exc).__name__}: {exc}")
+        ) from exc
 
 
 def render(kind: str, context: Mapping[str, Any], settings: Settings) -> tuple[str, str, str]:
@@ -70,13 +82,19 @@ def render(kind: str, context: Mapping[str, Any], settings: Settings) -> tuple[s
     context does not have, or the subject is not one line.
     """
     if not _KIND_RE.match(kind):
-        raise ConfigError(f"bad notification kind {kind!r}; shipped kinds: {', '.join(KINDS)}")
+        raise ConfigError(
+            _("bad notification kind {kind!r}; shipped kinds: {kinds}").format(
+                kind=kind, kinds=", ".join(KINDS)
+            )
+        )
     env = environment(settings.template_dir)
     subject = _render_one(env, f"{kind}.subject.j2", context).strip()
     if "\n" in subject or "\r" in subject:
-        raise ConfigError(f"mail template {kind}.subject.j2: the subject must be one line")
+        raise ConfigError(
+            _("mail template {name}: the subject must be one line").format(name=f"{kind}.subject.j2")
+        )
     if not subject:
-        raise ConfigError(f"mail template {kind}.subject.j2: the subject is empty")
+        raise ConfigError(_("mail template {name}: the subject is empty").format(name=f"{kind}.subject.j2"))
     text = _render_one(env, f"{kind}.txt.j2", context).strip() + "\n"
     html = _render_one(env, f"{kind}.html.j2", context).strip() + "\n"
     return subject, text, html

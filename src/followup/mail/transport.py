@@ -67,6 +67,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from followup.errors import ConfigError, DeliveryError, NotTried, OutcomeUnknown
+from followup.i18n import _
 from followup.mail.message import (
     HEADERS,
     OutgoingMessage,
@@ -167,7 +168,10 @@ class Transport(ABC):
             raise
         except Exception as exc:  # the email package refuses what it cannot fold (ValueError, …)
             raise DeliveryError(
-                f"{message.message_id} to {message.to_email}: cannot build the message: {exc}", permanent=True
+                _("{id} to {address}: cannot build the message: {reason}").format(
+                    id=message.message_id, address=message.to_email, reason=exc
+                ),
+                permanent=True,
             ) from exc
         check_headers(data, message, self.sender)
         return data
@@ -195,7 +199,9 @@ class MaildirTransport(Transport):
                 (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
             self._box = mailbox.Maildir(self.path, create=False)
         except OSError as exc:
-            raise NotTried(f"cannot open {self.where}: {exc.strerror or exc}") from exc
+            raise NotTried(
+                _("cannot open {where}: {reason}").format(where=self.where, reason=exc.strerror or exc)
+            ) from exc
 
     def _deliver(self, message: OutgoingMessage, data: bytes) -> None:
         if self._box is None:
@@ -204,7 +210,9 @@ class MaildirTransport(Transport):
             self._box.add(data.replace(b"\r\n", b"\n"))  # a maildir file has local line ends
         except OSError as exc:
             raise DeliveryError(
-                f"cannot write {message.message_id} to {self.where}: {exc.strerror or exc}"
+                _("cannot write {id} to {where}: {reason}").format(
+                    id=message.message_id, where=self.where, reason=exc.strerror or exc
+                )
             ) from exc
 
     def close(self) -> None:
@@ -216,7 +224,7 @@ class MaildirTransport(Transport):
 def _no_keyring(user: str, password: str | None) -> str:
     """Replaces yagmail's password hook, which would ask keyring or prompt on the terminal."""
     if password is None:
-        raise ConfigError(f"no SMTP password for {user}: set FOLLOWUP_SMTP_PASSWORD")
+        raise ConfigError(_("no SMTP password for {user}: set FOLLOWUP_SMTP_PASSWORD").format(user=user))
     return password
 
 
@@ -250,10 +258,10 @@ class SmtpTransport(Transport):
     ) -> None:
         super().__init__(settings, now=now)
         if settings.smtp_host is None:
-            raise ConfigError("no SMTP host configured (FOLLOWUP_SMTP_HOST)")
+            raise ConfigError(_("no SMTP host configured (FOLLOWUP_SMTP_HOST)"))
         if settings.smtp_user is not None and settings.smtp_password is None:
             raise ConfigError(
-                "FOLLOWUP_SMTP_USER is set but FOLLOWUP_SMTP_PASSWORD is not (followup never asks for it)"
+                _("FOLLOWUP_SMTP_USER is set but FOLLOWUP_SMTP_PASSWORD is not (followup never asks for it)")
             )
         self.host = settings.smtp_host
         self.security = settings.smtp_security
@@ -294,42 +302,58 @@ class SmtpTransport(Transport):
         try:
             client.login()
         except Interrupted as exc:
-            self._abort("stopping")
-            raise NotTried(f"not connected to {self.where}: stopping") from exc
+            self._abort(_("stopping"))
+            raise NotTried(_("not connected to {where}: stopping").format(where=self.where)) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            self._abort("no STARTTLS")
-            raise NotTried(f"{self.where}: {_unsupported(exc)}") from exc
+            self._abort(_("no STARTTLS"))
+            raise NotTried(
+                _("{where}: {problem}").format(where=self.where, problem=_unsupported(exc))
+            ) from exc
         except smtplib.SMTPAuthenticationError as exc:
-            self._abort("login refused")
-            raise NotTried(f"{self.where}: login refused: {_describe(exc)}") from exc
+            self._abort(_("login refused"))
+            raise NotTried(
+                _("{where}: login refused: {reason}").format(where=self.where, reason=_describe(exc))
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            self._abort("cannot connect")
-            raise NotTried(f"cannot connect to {self.where}: {_describe(exc)}") from exc
+            self._abort(_("cannot connect"))
+            raise NotTried(
+                _("cannot connect to {where}: {reason}").format(where=self.where, reason=_describe(exc))
+            ) from exc
         except BaseException:
-            self._abort("failed")
+            self._abort(_("failed"))
             raise
 
     def _deliver(self, message: OutgoingMessage, data: bytes) -> None:
         to = message.to_email
         if self._client is None:
-            raise NotTried(f"not sent to {to}: {self._lost or 'not connected'}")
+            raise NotTried(
+                _("not sent to {to}: {reason}").format(to=to, reason=self._lost or _("not connected"))
+            )
         session = self._client.smtp
         try:
             refusal = self._exchange(session, to, dot_stuffed(data))
         except Interrupted as exc:
-            self._abort("stopping")
-            raise NotTried(f"not sent to {to}: stopping") from exc
+            self._abort(_("stopping"))
+            raise NotTried(_("not sent to {to}: stopping").format(to=to)) from exc
         except (smtplib.SMTPException, OSError) as exc:
             phase = session.phase
-            self._abort(f"the connection to {self.where} was lost ({_describe(exc)})")
+            self._abort(
+                _("the connection to {where} was lost ({reason})").format(
+                    where=self.where, reason=_describe(exc)
+                )
+            )
             if phase == "end":
                 raise OutcomeUnknown(
-                    f"{to}: {self.where} took the message but did not confirm it ({_describe(exc)}); "
-                    "it may have been delivered"
+                    _(
+                        "{to}: {where} took the message but did not confirm it ({reason}); "
+                        "it may have been delivered"
+                    ).format(to=to, where=self.where, reason=_describe(exc))
                 ) from exc
             if phase == "block":
-                raise DeliveryError(f"not sent to {to}: {self._lost} while the data went out") from exc
-            raise NotTried(f"not sent to {to}: {self._lost}") from exc
+                raise DeliveryError(
+                    _("not sent to {to}: {reason} while the data went out").format(to=to, reason=self._lost)
+                ) from exc
+            raise NotTried(_("not sent to {to}: {reason}").format(to=to, reason=self._lost)) from exc
         if refusal is not None:
             self._refused(session, to, *refusal)
 
@@ -358,17 +382,25 @@ class SmtpTransport(Transport):
         message pays, for good on a 5xx. A 421 closes the connection: the rest reconnect."""
         reply = _reply(code, text)
         if phase == "mail" or code == 421:
-            self._abort(f"{self.where} closed the connection ({reply})")
+            self._abort(_("{where} closed the connection ({reply})").format(where=self.where, reply=reply))
         elif phase != "end":
             try:
                 session.expect("session")
                 session.rset()
             except (smtplib.SMTPException, OSError, Interrupted):
-                self._abort(f"the connection to {self.where} was lost after a refusal")
+                self._abort(_("the connection to {where} was lost after a refusal").format(where=self.where))
         if phase == "mail":
-            raise NotTried(f"{self.where} refused the sender {self.sender.addr_spec}: {reply}")
-        what = f"recipient {to}" if phase == "rcpt" else f"the message to {to}"
-        raise DeliveryError(f"{self.where} refused {what}: {reply}", permanent=500 <= code < 600)
+            raise NotTried(
+                _("{where} refused the sender {sender}: {reply}").format(
+                    where=self.where, sender=self.sender.addr_spec, reply=reply
+                )
+            )
+        refused = (
+            _("{where} refused recipient {to}: {reply}")
+            if phase == "rcpt"
+            else _("{where} refused the message to {to}: {reply}")
+        )
+        raise DeliveryError(refused.format(where=self.where, to=to, reply=reply), permanent=500 <= code < 600)
 
     def _abort(self, why: str) -> None:
         """Drop the connection without a polite QUIT (it is broken, refused us, or we are stopping)."""
@@ -398,7 +430,7 @@ class SmtpTransport(Transport):
 
 def _unsupported(exc: smtplib.SMTPNotSupportedError) -> str:
     if "STARTTLS" in str(exc):
-        return (
+        return _(
             "the server offers no STARTTLS and a login is configured: followup does not send a password "
             "in clear text (FOLLOWUP_SMTP_ALLOW_PLAINTEXT=1 allows it)"
         )

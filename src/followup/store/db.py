@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from followup.errors import ConcurrentUpdate, Conflict, NotInitialised, StoreError
+from followup.i18n import _
 
 #: The alembic revision this code expects; a test checks it is the migrations' head.
 SCHEMA_REVISION = "0004"
@@ -92,7 +93,9 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=False)
     except Exception as exc:
-        raise StoreError(f"cannot use database {_display_url(url)}: {exc}") from exc
+        raise StoreError(
+            _("cannot use database {url}: {reason}").format(url=_display_url(url), reason=exc)
+        ) from exc
 
 
 def wrap_db_error(exc: Exception, url: str) -> Exception:
@@ -107,14 +110,16 @@ def wrap_db_error(exc: Exception, url: str) -> Exception:
     if "database is locked" in lowered or "could not serialize" in lowered or "deadlock" in lowered:
         return ConcurrentUpdate()
     if isinstance(exc, IntegrityError):
-        return Conflict(f"the database refused the change: {message}")
+        return Conflict(_("the database refused the change: {reason}").format(reason=message))
     if isinstance(exc, (OperationalError, ProgrammingError)) and (
         "no such table" in lowered or ("does not exist" in lowered and "relation" in lowered)
     ):
         return NotInitialised()
     if isinstance(exc, OperationalError) and "connect" in lowered:
-        return StoreError(f"cannot connect to {_display_url(url)}: {message}")
-    return StoreError(f"database error: {message}")
+        return StoreError(
+            _("cannot connect to {url}: {reason}").format(url=_display_url(url), reason=message)
+        )
+    return StoreError(_("database error: {reason}").format(reason=message))
 
 
 class Store:
@@ -139,16 +144,18 @@ class Store:
             return
         file = sqlite_file(self.url)
         if file is not None and not file.exists():  # never made by connecting: only `init` makes one
-            raise NotInitialised(f"there is no database at {file}: run `followup init`")
+            raise NotInitialised(_("there is no database at {file}: run `followup init`").format(file=file))
         try:
             found = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except (OperationalError, ProgrammingError) as exc:
             raise wrap_db_error(exc, self.url) from exc
         if found != SCHEMA_REVISION:
-            raise NotInitialised(
-                f"the database schema is at {found or 'nothing'}, this followup needs "
-                f"{SCHEMA_REVISION}: run `followup init`"
+            message = (
+                _("the database schema is at {found}, this followup needs {needed}: run `followup init`")
+                if found
+                else _("the database schema is at nothing, this followup needs {needed}: run `followup init`")
             )
+            raise NotInitialised(message.format(found=found, needed=SCHEMA_REVISION))
         self._checked = True
 
     @contextmanager
