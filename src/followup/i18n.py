@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gettext
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -66,3 +67,17 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for the catalogue; it is translated where it is shown (with :func:`_`)."""
     return message
+
+
+def listed(items: Iterable[str]) -> str:
+    """Names in a row as the language writes them: 线索、洽谈 (lead, talks)."""
+    # the separator between the items of a list of names: 、 in Chinese
+    return _(", ").join(items)
+
+
+def named(key: str, name: str, detail: str = "") -> str:
+    """``lina (李娜)``, ``wangjun (王军, 城关镇人民政府)``: a key with what it names, as the language
+    writes it (``lina（李娜）``)."""
+    if detail:
+        return _("{key} ({name}, {detail})").format(key=key, name=name, detail=detail)
+    return _("{key} ({name})").format(key=key, name=name)

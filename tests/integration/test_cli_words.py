@@ -49,12 +49,13 @@ def shown(run: Cli, pid: int) -> dict[str, object]:
     return data
 
 
-def refused(run: Cli, *args: str, code: int) -> str:
-    """Run a command that must be refused: one line, ``code``, nothing written; the line."""
+def refused(run: Cli, *args: str, code: int, chinese: bool = False) -> str:
+    """Run a command that must be refused: one line, ``code``, nothing written; the line (``chinese``:
+    in the default language, Simplified Chinese)."""
     before = snapshot(run.url)
-    result = run(*args)
+    result = run(*args, env={"FOLLOWUP_LANG": ""} if chinese else None)
     assert (result.code, result.out) == (code, ""), result.err
-    assert len(result.err.splitlines()) == 1 and result.err.startswith("error: ")
+    assert len(result.err.splitlines()) == 1 and result.err.startswith("错误：" if chinese else "error: ")
     assert snapshot(run.url) == before
     return result.err.strip()
 
@@ -115,6 +116,29 @@ def test_unknown_names_suggest_the_closest(county: Cli) -> None:
         county, "advance", pid, "洽谈", "--by", "lina", "--set", "投资人=x", "--now", NOW, code=2
     )
     assert message.startswith("error: unknown field '投资人'; did you mean investor (投资方)")
+
+
+def test_ambiguous_and_unknown_words_are_refused_in_chinese_with_the_candidates(county: Cli) -> None:
+    pid = str(add(county, "伊禾乳制品加工"))
+    talks = str(add(county, "华北冷链物流中心", "--stage", "洽谈", "--investor", "华北集团"))
+    county.ok("unit", "add", "hexi", "--name", "河西镇人民政府", "--kind", "township")
+    cases = [
+        (("log", pid, "跟进", "--by", "王军"), 2, ["王军", "wangjun（王军，城关镇人民政府）", "wangjun2"]),
+        (("log", pid, "跟进", "--by", "李那"), 4, ["李那", "lina（李娜）"]),
+        (("project", "list", "--unit", "城关乡"), 4, ["城关乡", "chengguan（城关镇人民政府）"]),
+        (("project", "list", "--unit", "人民政府"), 2, ["chengguan（城关镇人民政府）", "hexi（河西镇"]),
+        (("advance", pid, "签字", "--by", "lina"), 2, ["签字", "signing（签约）", "lead（线索）"]),
+        (("advance", pid, "洽谈", "--by", "lina", "--set", "投资人=x"), 2, ["投资人", "investor（投资方）"]),
+        (("advance", talks, "签约", "--by", "lina"), 6, ["合同金额（万元）", "--set 合同金额="]),
+        (("advance", pid, "签约", "--by", "lina"), 6, ["talks（洽谈）、on_hold（暂缓）"]),
+        (("project", "edit", pid, "--set", "金额=5000元", "--by", "lina"), 2, ["5000元", "0.5万"]),
+        (("log", pid, "跟进", "--by", "lina", "--on", "2026年13月1日"), 2, ["2026年13月1日"]),
+    ]
+    for args, code, expected in cases:
+        now = ("--now", NOW) if args[0] != "project" or args[1] == "edit" else ()
+        message = refused(county, *args, *now, code=code, chinese=True)
+        assert all(part in message for part in expected), (args, message)
+        assert not re.search(r"\b(unknown|ambiguous|did you mean|missing|bad)\b", message), message
 
 
 def test_an_ambiguous_unit_part_lists_the_units(county: Cli) -> None:

@@ -49,7 +49,7 @@ def test_refusals_of_what_a_user_typed_are_chinese(zh: None) -> None:
     workflow = WorkflowRegistry().get("investment")
     assert refusal(lambda: validate.key("a b", "单位")).startswith("单位代号 'a b' 无效")
     assert refusal(lambda: words.amount("5000元")) == "金额 '5000元' 无效：金额以万元计（5000元请写作 0.5万）"
-    assert "是否指 signing (签约)" in refusal(lambda: words.stage_key(workflow, "签"))
+    assert "是否指 signing（签约）" in refusal(lambda: words.stage_key(workflow, "签"))
     assert refusal(lambda: parse_day("2026-13-01")).startswith("日期 '2026-13-01' 无效：")
     moved = refusal(lambda: workflow.check_move(MoveSubject(state="lead", values={}), "production"))
     assert moved.startswith("不能从线索（lead）转入投产（production）；可转入：")

@@ -18,7 +18,7 @@ from followup.domain.kinds import EventKind
 from followup.domain.timeutil import in_zone, local_day
 from followup.domain.workflow import ON_HOLD, SIDE_STATES, TERMINATED, Workflow
 from followup.errors import DuplicateKey, InvalidInput
-from followup.i18n import _
+from followup.i18n import _, listed, named
 from followup.store.models import Project, ProjectEvent, Unit
 
 
@@ -130,7 +130,7 @@ def _entry_stage(workflow: Workflow, word: str | None) -> str:
             _("a project enters the ledger in a stage, not {label} ({key}); stages: {stages}").format(
                 label=workflow.label_of(stage),
                 key=stage,
-                stages=", ".join(f"{k} ({s.label})" for k, s in workflow.stages.items()),
+                stages=listed(named(k, s.label) for k, s in workflow.stages.items()),
             )
         )
     return stage
@@ -160,7 +160,7 @@ def _entry_values(
     values = records.parse_values(session, typed)
     missing = [f for f in workflow.required_at(stage) if values.get(f) in (None, "")]
     if missing:
-        names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
+        names = listed(named(PROJECT_FIELDS[f].label, f) for f in missing)
         options = " ".join(f"--{f.replace('_', '-')} VALUE" for f in missing)
         raise InvalidInput(
             _("a project at {label} ({key}) needs {fields}: give {options}").format(
@@ -212,9 +212,9 @@ def _stage_filter(rt: Runtime, word: str) -> set[str]:
     loaded = [rt.workflows.get(n) for n in rt.workflows.names() if rt.workflows.problem(n) is None]
     found = words.stage_keys(loaded, word)
     if not found:
-        named = {s: wf.label_of(s) for wf in loaded for s in wf.states()}
-        close = words.suggestions(word, sorted(named.items()))
-        stages = ", ".join(f"{k} ({label})" for k, label in named.items())
+        labels = {s: wf.label_of(s) for wf in loaded for s in wf.states()}
+        close = words.suggestions(word, sorted(labels.items()))
+        stages = listed(named(k, label) for k, label in labels.items())
         raise InvalidInput(
             _("unknown stage {word}{suggestions}stages: {stages}").format(
                 word=validate.shown(word), suggestions=words.then(close), stages=stages
@@ -329,7 +329,7 @@ def _refuse_missing_or_cleared(workflow: Workflow, row: Project, values: dict[st
         merged = {**records.current_values(row), **values}
         missing = [f for f in required if merged.get(f) in (None, "")]
         if missing:
-            names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
+            names = listed(named(PROJECT_FIELDS[f].label, f) for f in missing)
             raise InvalidInput(
                 _("a project at {label} ({key}) needs {fields}").format(
                     label=workflow.label_of(current), key=current, fields=names

@@ -19,7 +19,7 @@ from followup.domain import validate
 from followup.domain.kinds import HELD_ROLES, EventKind, Role, UnitKind
 from followup.domain.workflow import TERMINATED
 from followup.errors import DuplicateKey, InvalidInput, StillReferenced
-from followup.i18n import _, ngettext
+from followup.i18n import _, listed, named, ngettext
 from followup.store.models import Official, OfficialRole, Project, ProjectEvent, Unit
 
 
@@ -37,7 +37,7 @@ def _kind(kind: str) -> UnitKind:
     try:
         return UnitKind(kind)
     except ValueError:
-        allowed = ", ".join(f"{k} ({k.label})" for k in UnitKind)
+        allowed = listed(named(k, k.label) for k in UnitKind)
         message = _("bad unit kind {kind!r}; allowed: {allowed}")
         raise InvalidInput(message.format(kind=kind, allowed=allowed)) from None
 
@@ -46,7 +46,7 @@ def _roles(roles: Iterable[str]) -> list[str]:
     out: set[str] = set()
     for role in roles:
         if role not in HELD_ROLES:
-            allowed = ", ".join(f"{r} ({r.label})" for r in HELD_ROLES)
+            allowed = listed(named(r, r.label) for r in HELD_ROLES)
             message = _("unknown role {role!r}; allowed: {allowed}")
             raise InvalidInput(message.format(role=role, allowed=allowed))
         out.add(role)
@@ -158,7 +158,7 @@ def _refuse_shared_address(session: Session, email: str, official_id: int | None
         )
     ).all()
     if same:
-        who = ", ".join(f"{r.key} ({r.name})" for r in same)
+        who = listed(named(r.key, r.name) for r in same)
         raise DuplicateKey(
             _(
                 "{email} is already the address of {who}; if it really is shared, give --allow-duplicate"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from followup.i18n import _
+from followup.i18n import _, listed
+
+__all__ = ["listed"]  # a list of names, as the language writes it (for the commands)
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -55,12 +57,6 @@ def money(value: Decimal | None) -> str:
 def yes_no(flag: bool) -> str:
     """是 or 否 (yes or no)."""
     return _("yes") if flag else _("no")
-
-
-def listed(items: Iterable[str]) -> str:
-    """Names in a row as the language writes them: 线索、洽谈 (lead, talks)."""
-    # the separator between the items of a list of names: 、 in Chinese
-    return _(", ").join(items)
 
 
 def label(kind: type[StrEnum], key: str | None) -> str:

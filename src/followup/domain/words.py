@@ -18,7 +18,7 @@ from followup.domain import validate
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.workflow import ON_HOLD, TERMINATED, Workflow
 from followup.errors import InvalidInput, NotFound
-from followup.i18n import _
+from followup.i18n import _, listed, named
 
 
 def folded(text: str) -> str:
@@ -94,7 +94,7 @@ def state_words(workflow: Workflow) -> dict[str, set[str]]:
 
 def stage_list(workflow: Workflow) -> str:
     """``lead (线索), talks (洽谈), …, terminated (终止)``: what a stage may be called."""
-    return ", ".join(f"{s} ({workflow.label_of(s)})" for s in workflow.states())
+    return listed(named(s, workflow.label_of(s)) for s in workflow.states())
 
 
 def stage_key(workflow: Workflow, word: str) -> str:
@@ -105,7 +105,7 @@ def stage_key(workflow: Workflow, word: str) -> str:
     if len(found) == 1:
         return next(iter(found))
     if found:
-        names = ", ".join(f"{s} ({workflow.label_of(s)})" for s in sorted(found))
+        names = listed(named(s, workflow.label_of(s)) for s in sorted(found))
         raise InvalidInput(
             _("stage {word} is ambiguous in workflow {workflow}: {names}").format(
                 word=validate.shown(word), workflow=workflow.name, names=names
@@ -153,8 +153,8 @@ _FIELD_WORDS = _field_words()
 
 def field_names() -> str:
     """``investor (投资方), amount (合同金额, 金额), …``: what a field may be called."""
-    return ", ".join(
-        f"{name} ({', '.join((spec.short, *spec.aliases[:1]))})" for name, spec in PROJECT_FIELDS.items()
+    return listed(
+        named(name, _(", ").join((spec.short, *spec.aliases[:1]))) for name, spec in PROJECT_FIELDS.items()
     )
 
 
@@ -185,24 +185,23 @@ class Candidate:
     detail: str = ""
 
     def shown(self) -> str:
-        extra = f", {self.detail}" if self.detail else ""
-        return f"{self.key} ({self.name}{extra})"
+        return named(self.key, self.name, self.detail)
 
 
-def suggestions(word: str, named: Sequence[tuple[str, str]], limit: int = 3) -> str:
+def suggestions(word: str, choices: Sequence[tuple[str, str]], limit: int = 3) -> str:
     """``; did you mean lina (李娜)?`` for the keys and names closest to ``word``; "" when none is.
     (A message of one's own is better said whole, with :func:`closest`.)"""
-    close = closest(word, named, limit)
+    close = closest(word, choices, limit)
     return _("; did you mean {close}?").format(close=close) if close else ""
 
 
-def closest(word: str, named: Sequence[tuple[str, str]], limit: int = 3) -> str:
+def closest(word: str, choices: Sequence[tuple[str, str]], limit: int = 3) -> str:
     """``lina (李娜) or lina2 (李娜)``: the keys and names closest to ``word``; "" when none is."""
     import difflib  # only when a word was not found
 
     wanted = folded(word)
     scored = []
-    for key, name in named:
+    for key, name in choices:
         full = folded(name)
         score = max(
             difflib.SequenceMatcher(None, wanted, folded(key)).ratio(),
@@ -213,7 +212,7 @@ def closest(word: str, named: Sequence[tuple[str, str]], limit: int = 3) -> str:
         )
         if score >= 0.5:
             scored.append((-score, key, name))
-    close = [f"{key} ({name})" for _score, key, name in sorted(scored)[:limit]]
+    close = [named(key, name) for _score, key, name in sorted(scored)[:limit]]
     return _(" or ").join(close)
 
 
@@ -245,7 +244,7 @@ def pick(
         return found[0]
     what = validate.term(what)
     if found:
-        names = ", ".join(c.shown() for c in found)
+        names = listed(c.shown() for c in found)
         raise InvalidInput(
             _("{what} {word} is ambiguous: {names}; give the key").format(
                 what=what, word=validate.shown(word), names=names

@@ -25,7 +25,7 @@ from transitions import Machine
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.limits import Limit
 from followup.errors import GuardFailed, InvalidInput, MoveRefused
-from followup.i18n import _
+from followup.i18n import _, listed, named
 
 ON_HOLD = "on_hold"
 TERMINATED = "terminated"
@@ -115,7 +115,7 @@ class Requires(Condition):
         missing = [f for f in self.stage.requires if subject.values.get(f) in (None, "")]
         if not missing:
             return None
-        names = ", ".join(f"{PROJECT_FIELDS[f].label} ({f})" for f in missing)
+        names = listed(named(PROJECT_FIELDS[f].label, f) for f in missing)
         sets = " ".join(f"--set {PROJECT_FIELDS[f].short}=VALUE" for f in missing)
         return GuardFailed(
             _(
@@ -307,7 +307,7 @@ class Workflow:
             )
         allowed = self.allowed_from(source, subject.held_stage)
         if target not in allowed:
-            names = ", ".join(f"{s} ({self.label_of(s)})" for s in allowed)
+            names = listed(named(s, self.label_of(s)) for s in allowed)
             message = (
                 _("cannot move from {source_label} ({source}) to {target_label} ({target}); allowed: {names}")
                 if names
