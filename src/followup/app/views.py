@@ -97,7 +97,9 @@ class ProjectView(View):
     investor_contact: str | None
     amount: Decimal | None
     funds_in_place: Decimal | None
+    code: str | None
     chain: str | None
+    chain_link: str | None
     land: Decimal | None
     source: str | None
     signed_on: date | None
@@ -105,6 +107,7 @@ class ProjectView(View):
     contract_production: date | None
     started_on: date | None
     production_on: date | None
+    remarks: str | None
     # side states
     held_stage: str | None
     hold_until: date | None

@@ -36,7 +36,13 @@ PROJECT_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("investor_contact", "投资方联系人", "text", aliases=("联系人",)),
         FieldSpec("amount", "合同金额（万元）", "amount", aliases=("金额", "投资额")),
         FieldSpec("funds_in_place", "到位资金（万元）", "amount", aliases=("到位",)),
+        FieldSpec(
+            "code", "项目编号", "text", "the county's own number; a re-imported ledger is matched by it"
+        ),
         FieldSpec("chain", "产业链", "text", aliases=("产业",)),
+        FieldSpec(
+            "chain_link", "产业链环节", "text", "a link of the chain map (`followup chains`)", ("环节",)
+        ),
         FieldSpec("land", "用地（亩）", "area", aliases=("亩数",)),
         FieldSpec("source", "信息来源", "text", aliases=("来源",)),
         FieldSpec("leader", "包联领导", "official", "an official with role leader", aliases=("包抓领导",)),
@@ -57,6 +63,7 @@ PROJECT_FIELDS: dict[str, FieldSpec] = {
         ),
         FieldSpec("started_on", "实际开工日期", "date", aliases=("开工日期",)),
         FieldSpec("production_on", "实际投产日期", "date", aliases=("投产日期",)),
+        FieldSpec("remarks", "备注", "text"),
     )
 }
 

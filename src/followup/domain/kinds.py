@@ -24,6 +24,10 @@ class NoticeKind(StrEnum):
     HOLD = "hold"  # a rung of the hold-expiry ladder: on hold past its expected restart date (暂缓到期)
     DIGEST = "digest"  # the weekly mail: 周调度, with the county summary for those who read it
     STRANDED = "stranded"  # a project escalation cannot follow (its workflow or stage is gone): 督查室
+    PROBLEM = "problem"  # an open problem (问题清单) past its due date: its owning unit, up the ladder
+    REPLY = "reply"  # a 督办 notice whose written reply is overdue: the responsible unit, up the ladder
+    ROUND = "round"  # a reporting round (调度) a unit has not reported on by its due date
+    BULLETIN = "bulletin"  # the monthly bulletin (月通报)
 
     @property
     def label(self) -> str:
@@ -55,6 +59,12 @@ class EventKind(StrEnum):
     FOLLOWUP = "followup"
     EXTEND = "extend"
     VOID = "void"  # entered by mistake: out of every list and count, kept in the history
+    FUNDS = "funds"  # money in place (资金到位): changes {"funds_in_place": [before, after]}, note
+    NOTICE = "notice"  # a 督办 notice issued (its number in the note)
+    REPLY = "reply"  # the written reply to a 督办 notice
+    PROBLEM = "problem"  # a problem opened (问题清单)
+    PROBLEM_CLOSED = "problem_closed"  # a problem closed (销号)
+    REPORT = "report"  # a report in a reporting round (调度)
 
     @property
     def label(self) -> str:
@@ -67,6 +77,10 @@ _NOTICE_KIND_LABELS = {
     NoticeKind.HOLD: N_("hold expired"),
     NoticeKind.DIGEST: N_("weekly mail"),
     NoticeKind.STRANDED: N_("cannot be escalated"),
+    NoticeKind.PROBLEM: N_("problem overdue"),
+    NoticeKind.REPLY: N_("reply overdue"),
+    NoticeKind.ROUND: N_("report overdue"),
+    NoticeKind.BULLETIN: N_("monthly bulletin"),
 }
 _NOTICE_STATUS_LABELS = {
     NoticeStatus.PENDING: N_("pending"),
@@ -84,6 +98,12 @@ _EVENT_LABELS = {
     EventKind.FOLLOWUP: N_("follow-up"),
     EventKind.EXTEND: N_("extension"),
     EventKind.VOID: N_("voided"),
+    EventKind.FUNDS: N_("funds in place"),
+    EventKind.NOTICE: N_("supervision notice"),
+    EventKind.REPLY: N_("notice reply"),
+    EventKind.PROBLEM: N_("problem opened"),
+    EventKind.PROBLEM_CLOSED: N_("problem closed"),
+    EventKind.REPORT: N_("round report"),
 }
 
 

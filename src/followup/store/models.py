@@ -149,6 +149,7 @@ class Project(Base):
     amount: Mapped[Decimal | None] = mapped_column(Hundredths, nullable=True)
     funds_in_place: Mapped[Decimal | None] = mapped_column(Hundredths, nullable=True)
     chain: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    chain_link: Mapped[str | None] = mapped_column(String(100), nullable=True)  # 产业链环节 (0005)
     land: Mapped[Decimal | None] = mapped_column(Hundredths, nullable=True)
     source: Mapped[str | None] = mapped_column(String(300), nullable=True)
     signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -156,6 +157,9 @@ class Project(Base):
     contract_production: Mapped[date | None] = mapped_column(Date, nullable=True)
     started_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     production_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # 项目编号: the county's own number for the project, what a re-imported ledger is matched by (0005)
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    remarks: Mapped[str | None] = mapped_column(Text, nullable=True)  # 备注 (0005)
 
     held_stage: Mapped[str | None] = mapped_column(String(64), nullable=True)
     held_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -192,6 +196,7 @@ class Project(Base):
         # Partial (WHERE next_escalation_at IS NOT NULL) in migration 0002. The WHERE is not declared
         # here: dialect-specific index options make SQLAlchemy import both dialects on every CLI call.
         Index("ix_projects_next_escalation_at", "next_escalation_at"),
+        Index("uq_projects_code", "code", unique=True),
     )
 
 
@@ -275,3 +280,89 @@ class Notification(Base):
         Index("ix_notifications_pending", "next_attempt_at"),
         Index("uq_notifications_digest", "recipient_id", "round", unique=True),
     )
+
+
+class Problem(Base):
+    """问题清单: a problem holding a project up, owned by a unit, due by a date, closed one by one (销号).
+    ``level``: general (一般), coordination (协调), major (重大)."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    level: Mapped[str] = mapped_column(String(20))
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_problems_project_id", "project_id"), Index("ix_problems_due_on", "due_on"))
+
+
+class SupervisionNotice(Base):
+    """督办通知: a numbered notice (督〔2026〕第12号, numbered per year) issued when a project's ladder
+    reaches red, asking its responsible unit for a written reply (情况说明) by ``reply_due``. One per
+    ladder and level: (project, stage entry, round, level) as in the outbox's identity."""
+
+    __tablename__ = "supervision_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    stage_seq: Mapped[int] = mapped_column(Integer)
+    round: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(20))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reply_due: Mapped[date] = mapped_column(Date)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reply_by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    reply_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("year", "number", name="uq_supervision_notices_number"),
+        UniqueConstraint("project_id", "stage_seq", "round", "level", name="uq_supervision_notices_ladder"),
+    )
+
+
+class ReportingRound(Base):
+    """调度: a reporting round (``period`` 2026-11) asking the responsible units to report on each of their
+    active projects by ``due_on``; ``units``: the unit keys asked (None: every unit with a project)."""
+
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), unique=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_on: Mapped[date] = mapped_column(Date)
+    units: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RoundReport(Base):
+    """One unit's report on one project in a round: progress this period, problems, next step, funds in
+    place (万元)."""
+
+    __tablename__ = "round_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    progress: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_step: Mapped[str | None] = mapped_column(Text, nullable=True)
+    funds: Mapped[Decimal | None] = mapped_column(Hundredths, nullable=True)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    entered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (UniqueConstraint("round_id", "project_id", name="uq_round_reports_project"),)
