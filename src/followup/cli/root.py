@@ -216,6 +216,10 @@ COMMANDS: dict[str, str] = {
     "outbox": "escalation",
     "status": "escalation",
     "daemon": "escalation",
+    # issue 9 — the ledger in and out (cli/ledgerio.py)
+    # issue 9 — figures and the chain map (cli/reports.py)
+    # issue 9 — supervision: problems, 督办 notices, reporting rounds (cli/supervision.py)
+    # issue 9 — the monthly bulletin (cli/bulletin.py)
 }
 
 
