@@ -6,7 +6,9 @@ a restart loses nothing: the state is the database. The weekly mail follows the 
 the wall clock: a replayed clock (``--now``) queues it when the replayed week reaches
 ``FOLLOWUP_DIGEST_SCHEDULE``, and a daemon started after that moment queues it at once. It is queued
 by the send job, right before it sends, so that Monday's weekly mail and that morning's warnings go
-out together, one mail per person. Log lines carry the daemon's time in the configured zone.
+out together, one mail per person. The monthly bulletin (月通报) is queued the same way
+(``Monthly``) once ``FOLLOWUP_BULLETIN_SCHEDULE`` has come (the 5th at 09:00, or the next working
+day). Log lines carry the daemon's time in the configured zone.
 
 SIGTERM (or SIGINT) stops it within seconds: a delivery batch ends after the message in flight and
 gives back what it did not try (a wait for the mail server is interrupted at once, except the reply to
@@ -28,6 +30,7 @@ from types import FrameType
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from followup.app.bulletin import BulletinQueued, bulletin_round, queue_bulletin
 from followup.app.delivery import SendResult, send
 from followup.app.escalation import WeeklyResult, digest_round, queue_weekly, sweep
 from followup.app.runtime import Clock, Runtime
@@ -77,9 +80,30 @@ class Weekly:
         return result
 
 
-def _send(rt: Runtime, stop: threading.Event | None, weekly: Weekly) -> Callable[[], object]:
+class Monthly:
+    """This month's bulletin (月通报), queued once its time has come by the runtime's clock
+    (``FOLLOWUP_BULLETIN_SCHEDULE``): checked before every delivery batch like the weekly mail."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.done: str | None = None  # the month whose bulletin this process queued
+
+    def __call__(self) -> BulletinQueued | None:
+        month, due = bulletin_round(self.rt)
+        if self.done == month or as_utc(self.rt.now()) < due:
+            return None
+        result = queue_bulletin(self.rt)  # logs what it queued
+        self.done = month
+        return result
+
+
+def _send(
+    rt: Runtime, stop: threading.Event | None, weekly: Weekly, monthly: Monthly | None = None
+) -> Callable[[], object]:
     def job() -> object:
         _guarded("weekly mail", weekly)()
+        if monthly is not None:
+            _guarded("monthly bulletin", monthly)()
         result = send(rt, stop=stop)
         _report(result)
         return result
@@ -121,7 +145,7 @@ def schedule(
         next_run_time=first,
     )
     scheduler.add_job(
-        _guarded("send", _send(rt, stop, Weekly(rt))),
+        _guarded("send", _send(rt, stop, Weekly(rt), Monthly(rt))),
         IntervalTrigger(seconds=send_every),
         id="send",
         next_run_time=first + timedelta(seconds=1),

@@ -1,4 +1,4 @@
-"""Where followup finds what it ships: the ``workflows`` and ``notifications`` folders."""
+"""Where followup finds what it ships: the ``workflows``, ``notifications`` and ``chains`` folders."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -105,10 +106,56 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
         "The unit whose head is the bureau head (招商局/投资促进局 局长), who gets the weekly county "
         "summary with the supervision office and the principal leaders (default bureau).",
     ),
+    "notice_reply_days": (
+        "FOLLOWUP_NOTICE_REPLY_DAYS",
+        "Working days a unit has to reply in writing (情况说明) to a 督办 notice issued when one of its "
+        "projects reaches red (default 5).",
+    ),
+    "overdue_escalation_days": (
+        "FOLLOWUP_OVERDUE_ESCALATION_DAYS",
+        "Working days after its due date an overdue problem, a missing notice reply or a missing round "
+        "report goes up to the leader in charge and the supervision office (default 5).",
+    ),
     "long_hold_months": (
         "FOLLOWUP_LONG_HOLD_MONTHS",
         "A hold (暂缓) longer than this many months is listed to the supervision office in the weekly "
         "county summary (default 6).",
+    ),
+    "county_name": (
+        "FOLLOWUP_COUNTY_NAME",
+        "The county's name as documents print it, e.g. XX县 (default 本县): the monthly bulletin's title.",
+    ),
+    "bulletin_issuer": (
+        "FOLLOWUP_BULLETIN_ISSUER",
+        "The office that issues the monthly bulletin (月通报) (default 县招商引资工作领导小组办公室).",
+    ),
+    "bulletin_score": (
+        "FOLLOWUP_BULLETIN_SCORE",
+        "How the monthly bulletin ranks units (红黑榜): weights as name=weight, e.g. the default "
+        "start_rate=1,followup=0.5,red=-5,top=-10,overdue_problems=-2 (rates count in percent).",
+    ),
+    "bulletin_schedule": (
+        "FOLLOWUP_BULLETIN_SCHEDULE",
+        "When the daemon mails the monthly bulletin: day of the month and time (default '5 09:00'; a "
+        "rest day moves it to the next working day).",
+    ),
+    "bulletin_attachment": (
+        "FOLLOWUP_BULLETIN_ATTACHMENT",
+        "What the bulletin's mail carries attached: pdf, xlsx or none (default pdf).",
+    ),
+    "chains_file": (
+        "FOLLOWUP_CHAINS_FILE",
+        "A county's own industry-chain map (产业链图谱, YAML), replacing the shipped chains/default.yaml.",
+    ),
+    "large_project": (
+        "FOLLOWUP_LARGE_PROJECT",
+        "The contracted amount from which a project is large (大项目) in the report, in 万元 (default "
+        "10000, i.e. 1亿元; 1亿 is understood).",
+    ),
+    "good_project": (
+        "FOLLOWUP_GOOD_PROJECT",
+        "What makes a signed project good (好项目) in the report: criteria among large, chain, progress, "
+        "and funds=RATIO (default 'large,chain,progress,funds=0.3'; none: every signed project).",
     ),
     "replay": (
         "FOLLOWUP_REPLAY",
@@ -118,6 +165,16 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
 }
 
 SMTP_SECURITY = ("none", "starttls", "ssl")
+#: the monthly bulletin's default score (红黑榜): 开工率 in percent, the share of projects followed up in
+#: time in percent (half weight), minus 5 per red project, 10 per 约谈 project, 2 per overdue problem
+BULLETIN_SCORE: tuple[tuple[str, float], ...] = (
+    ("start_rate", 1.0),
+    ("followup", 0.5),
+    ("red", -5.0),
+    ("top", -10.0),
+    ("overdue_problems", -2.0),
+)
+BULLETIN_ATTACHMENTS = ("pdf", "xlsx", "none")
 #: a workflow's name is the stem of its file: a plain key, never a path (as domain.validate checks)
 _WORKFLOW_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
@@ -154,6 +211,16 @@ class Settings:
     digest_schedule: tuple[int, time] = (0, time(8, 30))  # weekday (Monday 0), local time
     bureau_unit: str = "bureau"  # its head reads the weekly county summary
     long_hold_months: int = 6  # holds longer than this are listed in the weekly county summary
+    notice_reply_days: int = 5  # working days to reply to a 督办 notice
+    overdue_escalation_days: int = 5  # working days overdue before the leader and supervision are told
+    county_name: str = "本县"  # the monthly bulletin's title
+    bulletin_issuer: str = "县招商引资工作领导小组办公室"
+    bulletin_score: tuple[tuple[str, float], ...] = BULLETIN_SCORE  # the 红黑榜's weights
+    bulletin_schedule: tuple[int, time] = (5, time(9, 0))  # day of the month, local time
+    bulletin_attachment: str = "pdf"  # pdf | xlsx | none
+    chains_file: Path | None = None  # the county's chain map (default: the shipped one)
+    large_project: Decimal = Decimal(10000)  # 万元: a large project (大项目) from this amount
+    good_project: str = "large,chain,progress,funds=0.3"  # domain.metrics.GoodCriteria
     replay: bool = False  # a --now far ahead of the real clock is a declared replay, not a typo
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -265,6 +332,22 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
         digest_schedule=_weekly(str(values.get("digest_schedule") or "mon 08:30")),
         bureau_unit=str(values.get("bureau_unit") or "bureau"),
         long_hold_months=_months(values.get("long_hold_months")),
+        notice_reply_days=_working_days(values.get("notice_reply_days"), _("notice reply days")),
+        overdue_escalation_days=_working_days(
+            values.get("overdue_escalation_days"), _("overdue escalation days")
+        ),
+        county_name=_one_line(values.get("county_name"), "本县", _("county name")),
+        bulletin_issuer=_one_line(
+            values.get("bulletin_issuer"), "县招商引资工作领导小组办公室", _("bulletin issuer")
+        ),
+        bulletin_score=_weights(values.get("bulletin_score")),
+        bulletin_schedule=_monthly(str(values.get("bulletin_schedule") or "5 09:00")),
+        bulletin_attachment=_choice(
+            values.get("bulletin_attachment"), "pdf", BULLETIN_ATTACHMENTS, _("bulletin attachment")
+        ),
+        chains_file=_existing_file(values.get("chains_file"), _("chains file")),
+        large_project=_amount(values.get("large_project")),
+        good_project=_good(values.get("good_project")),
         replay=_flag(values.get("replay"), "FOLLOWUP_REPLAY"),
         sources=sources,
     )
@@ -351,6 +434,116 @@ def _weekly(text: str) -> tuple[int, time]:
             )
         )
     return WEEKDAYS.index(day[:3]), _clock(clock, _("digest schedule"))
+
+
+def _monthly(text: str) -> tuple[int, time]:
+    """``5 09:00``: a day of the month (1 to 28, so that every month has it) and a time."""
+    day, _sep, clock = text.strip().partition(" ")
+    if not day.isdigit() or not 1 <= int(day) <= 28 or not clock.strip():
+        raise ConfigError(
+            _("bad bulletin schedule {value!r}: expected a day (1-28) and a time such as '5 09:00'").format(
+                value=text
+            )
+        )
+    return int(day), _clock(clock, _("bulletin schedule"))
+
+
+def _weights(value: Any) -> tuple[tuple[str, float], ...]:
+    """``start_rate=1,red=-5`` (or a TOML table): the bulletin's score weights, by name; the names are
+    checked where the score is made (they include the report's figure keys)."""
+    if value is None or str(value).strip() == "":
+        return BULLETIN_SCORE
+    if isinstance(value, dict):
+        value = ",".join(f"{k}={v}" for k, v in value.items())
+    out: list[tuple[str, float]] = []
+    for item in str(value).replace(";", ",").split(","):
+        if not item.strip():
+            continue
+        name, sep, weight = item.partition("=")
+        try:
+            number = float(weight)
+        except ValueError:
+            number = float("nan")
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", name.strip()) or number != number:
+            raise ConfigError(
+                _("bad bulletin score {value!r}: expected name=weight such as start_rate=1,red=-5").format(
+                    value=value
+                )
+            )
+        out.append((name.strip(), number))
+    if not out:
+        raise ConfigError(_("bad bulletin score {value!r}: no weights").format(value=value))
+    return tuple(out)
+
+
+def _one_line(value: Any, default: str, what: str) -> str:
+    text = str(value).strip() if value is not None else ""
+    if any(c in text for c in "\r\n"):
+        raise ConfigError(_("{what} must be one line").format(what=what))
+    return text or default
+
+
+def _choice(value: Any, default: str, allowed: tuple[str, ...], what: str) -> str:
+    text = str(value or default).strip().lower()
+    if text not in allowed:
+        raise ConfigError(
+            _("{what} {value!r}; allowed: {allowed}").format(
+                what=what, value=value, allowed=", ".join(allowed)
+            )
+        )
+    return text
+
+
+def _working_days(value: Any, what: str) -> int:
+    """A whole number of working days from 1 to 60 (default 5)."""
+    if value is None or str(value).strip() == "":
+        return 5
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(
+            _("bad {what} {value!r}: expected a whole number of working days").format(what=what, value=value)
+        ) from None
+    if not 0 < days <= 60:
+        raise ConfigError(_("bad {what} {value!r}: expected 1 to 60").format(what=what, value=value))
+    return days
+
+
+def _amount(value: Any) -> Decimal:
+    """An amount in 万元 (10000, 1亿, 5000万); default 10000 (1亿元)."""
+    text = str(value).strip().replace(",", "") if value is not None else ""
+    if not text:
+        return Decimal(10000)
+    factor = Decimal(10000) if text.endswith("亿") else Decimal(1)
+    number = text.removesuffix("元").removesuffix("万").removesuffix("亿")
+    if not re.fullmatch(r"\d+(\.\d+)?", number) or Decimal(number) * factor <= 0:
+        raise ConfigError(
+            _("bad large project {value!r}: expected 万元 such as 10000, 5000万 or 1亿").format(value=value)
+        )
+    return Decimal(number) * factor
+
+
+#: What FOLLOWUP_GOOD_PROJECT may name (``domain.metrics.GoodCriteria`` reads it)
+GOOD_CRITERIA = ("large", "chain", "progress", "none")
+
+
+def _good(value: Any) -> str:
+    """The good-project criteria: names among GOOD_CRITERIA and funds=RATIO (0 to 1)."""
+    text = str(value).strip().lower() if value is not None else ""
+    if not text:
+        return "large,chain,progress,funds=0.3"
+    for item in text.replace(";", ",").split(","):
+        word = item.strip()
+        name, sep, ratio = word.partition("=")
+        if sep and name.strip() == "funds" and re.fullmatch(r"0(\.\d+)?|1(\.0+)?", ratio.strip()):
+            continue
+        if word and word not in GOOD_CRITERIA:
+            raise ConfigError(
+                _(
+                    "bad good project {value!r}: expected criteria among {allowed} and funds=RATIO (0 to 1)"
+                ).format(value=value, allowed=", ".join(GOOD_CRITERIA))
+            )
+    return text
 
 
 def _months(value: Any) -> int:

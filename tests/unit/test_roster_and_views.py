@@ -104,3 +104,17 @@ def test_views_keep_their_json_names() -> None:
         "stale": 0,
         "on_hold": 0,
     }
+
+
+def test_the_demo_names_a_thousand_projects_without_running_out() -> None:
+    """The demo's names were drawn until an unused one came up: at ~200 projects a chain's combinations ran
+    out and `followup demo --projects 200` never ended."""
+    import random
+    from datetime import UTC, datetime
+
+    from followup.app import demo
+
+    rng, used = random.Random(7), set[str]()
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    names = [demo._project(rng, "lead", now, (1, 30), used)[0].name for _ in range(1000)]
+    assert len(set(names)) == 1000

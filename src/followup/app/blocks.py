@@ -125,7 +125,7 @@ def block(
         "level": top.level,
         "warnings": [w.shown() for w in ordered],
         "escalation": escalation,
-        "commands": commands(project, top.kind, role, reader.key),
+        "commands": _with_reply(project, role, reader.key, commands(project, top.kind, role, reader.key)),
     }
 
 
@@ -148,6 +148,19 @@ def commands(project: dict[str, Any], kind: str, role: str, reader: str) -> list
         extend = f'followup extend {pid} --days 30 --by {reader} --reason "延期理由"'
         return [{"label": "批准延期", "line": extend}, show]
     return [show]
+
+
+def _with_reply(
+    project: dict[str, Any], role: str, reader: str, lines: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """The commands, with the reply to the project's 督办 notice still awaited for a reader who may give
+    it (``project["notice"]``, set by ``app.letters``: the responsible unit's head, the leader in charge,
+    the supervision office)."""
+    notice = project.get("notice")
+    if not notice or notice.get("replied_on") or role not in (Role.UNIT_HEAD, Role.LEADER, Role.SUPERVISION):
+        return lines
+    line = {"label": "报送情况说明", "line": f'followup reply {notice["number"]} "情况说明" --by {reader}'}
+    return [*lines[:-1], line, *lines[-1:]]
 
 
 def escalation_so_far(

@@ -129,9 +129,16 @@ def _project(
     chain = rng.choice(list(CHAINS))
     investor = rng.choice(INVESTORS)
     name = rng.choice(CHAINS[chain]).format(investor)
-    while name in used:
+    for _try in range(50):  # a few random picks, then phases: the combinations run out at a few hundred
+        if name not in used:
+            break
         investor = rng.choice(INVESTORS)
         name = rng.choice(CHAINS[chain]).format(investor)
+    phase = 2
+    base = name
+    while name in used:
+        name = f"{base}（{phase}期）"
+        phase += 1
     used.add(name)
     unit = rng.choice(list(OFFICERS))
     since = now - timedelta(days=rng.randint(*days_ago), hours=rng.randint(0, 8))

@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from followup.app import records
+from followup.app import records, supervision
 from followup.app.runtime import Runtime
 from followup.app.views import View
+from followup.domain import overdue
 from followup.domain.kinds import NoticeKind, NoticeStatus, Role
 from followup.domain.ladder import Memo, assess
 from followup.domain.notices import NoticeKey, ProjectClock
@@ -38,6 +39,8 @@ class SweepResult(View):
     planned: list[dict[str, Any]] = field(default_factory=list)
     #: due projects the sweep could not escalate (see :func:`stranded_projects`), by id
     skipped: list[int] = field(default_factory=list)
+    #: the 督办 notices issued by this sweep (督〔2026〕第12号), see ``app.supervision``
+    notices: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,16 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
         conn = session.connection()
         due = queries.due_projects(conn, now)
         result.looked_at = len(due)
-        if not due:
-            return result
         roster = queries.load_roster(conn)
+        stored = queries.storing(conn)
+        # supervision (督办): overdue problems, notices without a reply, units behind in a round
+        rows: list[dict[str, Any]] = supervision.overdue_rows(rt, conn, now, roster, stored)
+        if not due and not rows:
+            return result
         memo: Memo = {}
         placed_in = records.placements(rt)
         skipped: dict[str, list[int]] = defaultdict(list)
-        stored = queries.storing(conn)
-        rows: list[dict[str, Any]] = []
+        reds: list[supervision.Red] = []  # owed a 督办 notice: their deadline ladder is at red or higher
         looks: list[dict[str, Any]] = []
         for p in due:
             placed = placed_in(p.workflow, p.stage)
@@ -91,6 +96,10 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
             for owed in assessment.owed:
                 for role, person in roster.resolve(owed.roles, p.officer_id, p.unit_id, p.leader_id):
                     rows.append(_row(p.id, owed.key, person, role, stored(owed.due_at)))
+                if owed.key.kind is NoticeKind.DEADLINE and overdue.at_or_past(
+                    placed.workflow.ladder_for(p.stage), owed.key.level
+                ):
+                    reds.append(supervision.Red(p.id, p.unit_id, owed.key.stage_seq, owed.key.round))
             looks.append(
                 {
                     "pid": p.id,
@@ -120,7 +129,10 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
             ]
             session.rollback()
             return result
-        result.queued = queries.queue(conn, rows, stored(now))
+        # notices first: the lock they take is never waited for by a sweep holding queued rows
+        issued = supervision.issue_notices(rt, session, reds, now)
+        result.notices = issued
+        result.queued = queries.queue(conn, supervision.unqueued(conn, rows), stored(now))
         queries.set_next_looks(conn, looks)
     if result.queued:
         log.info(

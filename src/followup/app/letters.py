@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from followup.app import blocks, records
+from followup.app import blocks, records, supervision_mail
 from followup.app.blocks import Warning
 from followup.app.escalation import digest_round
 from followup.app.runtime import Runtime
@@ -58,6 +58,7 @@ DIGEST_LABEL = "周调度"
 WARNING = "warning"
 DIGEST = "digest"
 STRANDED = "stranded"
+SUPERVISION = "supervision"  # the overdue ladders of supervision (督办): a mail of their own per recipient
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class _Loaded:
     escalation: dict[int, list[dict[str, str]]]
     weekly: dict[int, dict[str, Any] | None]
     facts: dict[int, dict[str, Any]] = field(default_factory=dict)  # per project, made once
+    oversight: supervision_mail.Loaded = field(default_factory=supervision_mail.Loaded)
+    notices: dict[int, dict[str, Any]] = field(default_factory=dict)  # 督办 notice of the current ladder
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,9 @@ def build_messages(rt: Runtime, ids: Sequence[int], now: datetime) -> Built:
     nonces: dict[int, str] = {}
     for n in loaded.notes:
         nonces[n.id] = n.nonce
+        if n.kind == NoticeKind.BULLETIN:  # the monthly bulletin: a message of its own
+            _bulletin(rt, loaded, n, now, built)
+            continue
         try:
             judged = _judge(rt, loaded, n, now)
         except Exception as exc:  # a broken project or workflow: this notification's trouble only
@@ -141,18 +147,18 @@ def build_messages(rt: Runtime, ids: Sequence[int], now: datetime) -> Built:
         elif isinstance(judged, datetime):
             built.waiting.append(((n.id,), judged))
         else:
-            family = STRANDED if judged.family == STRANDED else "mail"
+            family = judged.family if judged.family in (STRANDED, SUPERVISION) else "mail"
             groups[(n.recipient_id, family, n.message_id)].append(judged)
     weekly_at = digest_round(rt)[1]
     for (who, family, pinned), pieces in groups.items():
-        if not pinned and family != STRANDED:
+        if not pinned and family == "mail":
             pieces = _with_news(pieces, weekly_at, as_utc(now), built)
             if not pieces:
                 continue
         cap = rt.settings.warnings_per_message
         if pinned:
             chunks = [pieces]
-        elif family == STRANDED:
+        elif family in (STRANDED, SUPERVISION):
             chunks = [pieces[i : i + cap] for i in range(0, len(pieces), cap)]
         else:
             chunks = _chunks(pieces, cap)
@@ -171,12 +177,33 @@ def build_messages(rt: Runtime, ids: Sequence[int], now: datetime) -> Built:
     return built
 
 
+def _bulletin(rt: Runtime, loaded: _Loaded, n: Any, now: datetime, built: Built) -> None:
+    """The monthly bulletin of month ``n.round`` to its reader, made by ``app.bulletin_files``."""
+    from followup.app.bulletin_files import letter
+
+    person = loaded.people[n.recipient_id]
+    message_id = n.message_id or make_message_id(message_key([n.nonce]), _domain(rt.settings.mail_from))
+    try:
+        message = letter(rt, n.round, person, n.role, message_id, now)
+    except Exception as exc:  # this message's trouble only, as for any other
+        log.exception("message %s cannot be built", message_id)
+        built.broken.append(((n.id,), f"cannot build the message: {type(exc).__name__}: {exc}"))
+        return
+    built.letters.append(Letter((n.id,), message, person.id))
+
+
 def _judge(rt: Runtime, loaded: _Loaded, n: Any, now: datetime) -> _Piece | datetime | None:
     """What becomes of notification ``n``: a piece of a mail, the moment a repeat may go (it waits), or
     None (obsolete)."""
     if n.kind == NoticeKind.DIGEST:
         weekly = loaded.weekly.get(n.recipient_id)
         return None if weekly is None else _Piece(n.id, DIGEST, n.role, context=weekly)
+    if n.kind in supervision_mail.KINDS:  # a problem, a notice's reply or a round overdue
+        who = loaded.people[n.recipient_id].key
+        found = supervision_mail.judge(rt, loaded.oversight, n, now, who)
+        if found is None or isinstance(found, datetime):
+            return found
+        return _Piece(n.id, SUPERVISION, n.role, n.project_id, context=found)
     project = loaded.projects.get(n.project_id)
     key = NoticeKey.from_row(n)
     if key.is_obsolete(ProjectClock.from_row(project) if project else None):
@@ -201,7 +228,8 @@ def _judge(rt: Runtime, loaded: _Loaded, n: Any, now: datetime) -> _Piece | date
     reminder = key.kind is NoticeKind.STALE or (key.is_reminder and told)
     level = blocks.level_of(placed.workflow, n.kind, project.stage, n.level)
     if project.id not in loaded.facts:
-        loaded.facts[project.id] = blocks.facts(rt, project, placed.workflow, now)
+        made = blocks.facts(rt, project, placed.workflow, now)
+        loaded.facts[project.id] = {**made, "notice": loaded.notices.get(project.id)}
     return _Piece(
         n.id,
         WARNING,
@@ -285,7 +313,9 @@ def _load(rt: Runtime, ids: Sequence[int], now: datetime) -> _Loaded:
         )
         readers = [people[n.recipient_id] for n in notes if n.kind == NoticeKind.DIGEST]
         weekly = weekly_contexts(rt, session, readers, now) if readers else {}
-    return _Loaded(notes, projects, people, ladders, escalation, weekly)
+        oversight = supervision_mail.load(conn, notes)
+        notices = supervision_mail.notices_of(conn, projects, rt.zone)
+    return _Loaded(notes, projects, people, ladders, escalation, weekly, oversight=oversight, notices=notices)
 
 
 def _chunks(pieces: list[_Piece], cap: int) -> list[list[_Piece]]:
@@ -348,6 +378,8 @@ def _compose(
     if family == STRANDED:
         alerts = [p.context for p in pieces]
         return STRANDED, {"recipient": recipient, "items": alerts, "now": local_now}
+    if family == SUPERVISION:
+        return supervision_mail.compose(recipient, [p.context for p in pieces if p.context], local_now)
     items = _blocks(loaded, person, [p for p in pieces if p.family == WARNING])
     highest = max(items, key=lambda b: blocks.rank(b["kind"], b["level"]["key"]), default=None)
     weekly = next((p.context for p in pieces if p.family == DIGEST), None)

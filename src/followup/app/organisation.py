@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from followup.app import records
 from followup.app.runtime import Runtime
 from followup.app.views import OfficialView, UnitView
-from followup.domain import validate
+from followup.domain import validate, words
 from followup.domain.kinds import HELD_ROLES, EventKind, Role, UnitKind
 from followup.domain.workflow import TERMINATED
 from followup.errors import DuplicateKey, InvalidInput, StillReferenced
@@ -29,8 +29,41 @@ def unit_view(row: Unit) -> UnitView:
 
 def official_view(row: Official) -> OfficialView:
     return OfficialView(
-        row.key, row.name, row.email, row.unit.key, row.unit.name, row.is_head, tuple(row.roles), row.active
+        row.key,
+        row.name,
+        row.email,
+        row.unit.key,
+        row.unit.name,
+        row.is_head,
+        tuple(row.roles),
+        row.active,
+        tuple(row.aliases or ()),
     )
+
+
+def _aliases(session: Session, aliases: Iterable[str], official_id: int | None = None) -> list[str] | None:
+    """What the county also calls an official in its ledgers (马县长), checked: one line each, and
+    nobody else in office is called so (by name or alias); None when there is none."""
+    out: list[str] = []
+    for alias in aliases:
+        alias = validate.line(alias, _("alias"), max_len=50)
+        if words.folded(alias) not in {words.folded(a) for a in out}:
+            out.append(alias)
+    if not out:
+        return None
+    wanted = {words.folded(a) for a in out}
+    for other in session.scalars(select(Official).where(Official.active.is_(True))).unique():
+        if other.id == official_id:
+            continue
+        theirs = {words.folded(other.name)} | {words.folded(a) for a in other.aliases or ()}
+        taken = wanted & theirs
+        if taken:
+            raise DuplicateKey(
+                _("{official} is already called {alias}: an alias names one official").format(
+                    official=named(other.key, other.name), alias=sorted(taken)[0]
+                )
+            )
+    return out
 
 
 def _kind(kind: str) -> UnitKind:
@@ -122,9 +155,11 @@ def add_official(
     head: bool = False,
     roles: Sequence[str] = (),
     allow_duplicate: bool = False,
+    aliases: Sequence[str] = (),
 ) -> OfficialView:
     """Add an official; an address another official already has is refused unless
-    ``allow_duplicate`` (a shared office mailbox): mostly the same person entered twice."""
+    ``allow_duplicate`` (a shared office mailbox): mostly the same person entered twice. ``aliases``:
+    what the county also calls them in a ledger (马县长)."""
     validate.key(key, _("official"))
     name = validate.line(name, _("name"), max_len=200)
     email = validate.email(email)
@@ -134,6 +169,7 @@ def add_official(
             raise DuplicateKey(_("official {key!r} already exists").format(key=key))
         if not allow_duplicate:
             _refuse_shared_address(session, email)
+        checked_aliases = _aliases(session, aliases)
         row = Official(
             key=key,
             name=name,
@@ -143,6 +179,7 @@ def add_official(
             active=True,
             created_at=rt.now(),
             role_rows=[OfficialRole(role=r) for r in checked],
+            aliases=checked_aliases,
         )
         session.add(row)
         session.flush()
@@ -196,7 +233,9 @@ def update_official(
     head: bool | None = None,
     roles: Sequence[str] | None = None,
     allow_duplicate: bool = False,
+    aliases: Sequence[str] | None = None,
 ) -> OfficialView:
+    """Change an official; ``aliases`` replaces what the county also calls them ([]: none)."""
     name = validate.line(name, _("name"), max_len=200) if name is not None else None
     email = validate.email(email) if email is not None else None
     checked = _roles(roles) if roles is not None else None
@@ -224,6 +263,8 @@ def update_official(
                         )
                     )
             row.role_rows = [OfficialRole(role=r) for r in checked]
+        if aliases is not None:
+            row.aliases = _aliases(session, aliases, row.id)
         session.flush()
         return official_view(row)
 

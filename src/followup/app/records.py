@@ -83,21 +83,23 @@ def _by_key(session: Session, model: type[Any], word: str, what: str, *, lock: b
 
 
 def official(session: Session, word: str, *, active: bool = True, what: str | None = None) -> Official:
-    """The official ``word`` names: their key, or their name when one official has it (an active
-    one, when ``active``: a namesake who left office is no rival). ``active``: someone who left office
-    is refused. ``what``: what the official is to the command, as an error names it (translated;
-    default "official")."""
+    """The official ``word`` names: their key, or their name (else an alias: 马县长) when one official
+    has it (an active one, when ``active``: a namesake who left office is no rival). ``active``:
+    someone who left office is refused. ``what``: what the official is to the command, as an error
+    names it (translated; default "official")."""
     what = what or _("official")
     found: Official | None = _by_key(session, Official, word, what)
     if found is None:
         rows = session.scalars(select(Official).order_by(Official.key)).unique().all()
         namesakes = [r for r in rows if words.folded(r.name) == words.folded(word)]
+        if not namesakes:  # a title the county writes in its ledger: 马县长
+            namesakes = [r for r in rows if words.folded(word) in {words.folded(a) for a in r.aliases or ()}]
         serving = [r for r in namesakes if r.active]
         if active and len(serving) == 1:
             return serving[0]
         chosen = words.pick(
             word,
-            [words.Candidate(r.key, r.name, _detail(r)) for r in rows],
+            [words.Candidate(r.key, r.name, _detail(r), tuple(r.aliases or ())) for r in rows],
             what,
             unknown=UnknownOfficial,
             listing="followup official list",

@@ -76,6 +76,8 @@ class OfficialView(View):
     head: bool
     roles: tuple[str, ...]
     active: bool
+    #: what the county also calls them in a ledger (马县长, 张常委)
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,8 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
 
 def level_text(kind: str, level: str, repeat_no: int) -> str:
     """A notification's rung as a person reads it: 黄灯, 红灯 (第2次重复); a county's own level as it is."""
-    if kind in (NoticeKind.DEADLINE, NoticeKind.HOLD) and level in Light._value2member_map_:
+    rungs = (NoticeKind.DEADLINE, NoticeKind.HOLD, NoticeKind.PROBLEM, NoticeKind.REPLY, NoticeKind.ROUND)
+    if kind in rungs and level in Light._value2member_map_:
         shown = Light(level).label
     elif kind in (NoticeKind.DEADLINE, NoticeKind.HOLD):
         shown = level

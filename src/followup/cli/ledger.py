@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from followup.app import ledger
@@ -110,42 +114,38 @@ def project_add(
     click.echo(view.id)
 
 
+def project_filters(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that choose projects (``project list``, ``export``), handed over as one ``filters``."""
+    options = [
+        click.option("--stage", metavar="STAGE", help="Key or label (see below)."),
+        click.option("--unit", "unit_key", metavar="UNIT", help="Key or name."),
+        click.option("--officer", metavar="OFFICIAL", help="Key or name."),
+        click.option("--leader", metavar="OFFICIAL", help="Key or name."),
+        click.option("--chain", metavar="CHAIN", help="Industry chain (产业链), as recorded."),
+        click.option("--workflow", metavar="NAME", help="Workflow key (`followup workflow list`)."),
+        click.option("--all", "include_ended", is_flag=True, help="Include terminated and voided projects."),
+    ]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        names = ("stage", "unit_key", "officer", "leader", "chain", "workflow", "include_ended")
+        given = {name: kwargs.pop(name) for name in names}
+        given["unit"] = given.pop("unit_key")
+        return command(*args, filters=ledger.ProjectFilter(**given), **kwargs)
+
+    for option in reversed(options):
+        run = option(run)
+    return run
+
+
 @project.command("list", cls=StagesInHelp)
-@click.option("--stage", help="Key or label (see below).")
-@click.option("--unit", "unit_key", metavar="UNIT", help="Key or name.")
-@click.option("--officer", metavar="OFFICIAL", help="Key or name.")
-@click.option("--leader", metavar="OFFICIAL", help="Key or name.")
-@click.option("--chain")
-@click.option("--workflow")
-@click.option("--all", "include_ended", is_flag=True, help="Include terminated and voided projects.")
+@project_filters
 @json_option
 @now_option
 @pass_ctx
-def project_list(
-    c: Context,
-    stage: str | None,
-    unit_key: str | None,
-    officer: str | None,
-    leader: str | None,
-    chain: str | None,
-    workflow: str | None,
-    include_ended: bool,
-    as_json: bool,
-    now: str | None,
-) -> None:
+def project_list(c: Context, filters: ledger.ProjectFilter, as_json: bool, now: str | None) -> None:
     """List projects (terminated ones only with --all or --stage terminated)."""
-    rows = ledger.list_projects(
-        c.runtime(now),
-        ledger.ProjectFilter(
-            stage=stage,
-            unit=unit_key,
-            officer=officer,
-            leader=leader,
-            chain=chain,
-            workflow=workflow,
-            include_ended=include_ended,
-        ),
-    )
+    rows = ledger.list_projects(c.runtime(now), filters)
     if as_json:
         emit_json([r.to_dict() for r in rows])
         return
@@ -208,6 +208,10 @@ def project_show(c: Context, project_id: int, as_json: bool, now: str | None) ->
         return
     for line in _shown(view):  # a reason or a note may hold line breaks: each line escaped on its own
         click.echo("\n".join(printable(part) for part in line.split("\n")))
+    from followup.cli.supervision import supervision_lines  # issue 9: open problems, 督办 notices
+
+    for line in supervision_lines(c.runtime(now), project_id):
+        click.echo(printable(line))
 
 
 #: what a deadline is based on (``deadline_basis``), as ``project show`` says it

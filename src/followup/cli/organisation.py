@@ -82,6 +82,10 @@ def official() -> None:
     """Officials: case officers, unit heads, county leaders, the supervision office."""
 
 
+ALIAS_HELP = (
+    "What the county also calls them in a ledger, e.g. 马县长 (`followup import` and every OFFICIAL option "
+    "accept it); repeat for several."
+)
 ROLE_HELP = (
     "leader (县领导, can be a project's leader in charge), supervision (督查室), "
     "principal (主要领导); repeat for several."
@@ -95,6 +99,7 @@ ROLE_HELP = (
 @click.option("--unit", "unit_key", required=True, help="The official's unit: key or name.")
 @click.option("--head", is_flag=True, help="Heads the unit (gets its yellow warnings).")
 @click.option("--role", "roles", multiple=True, help=ROLE_HELP)
+@click.option("--alias", "aliases", multiple=True, metavar="NAME", help=ALIAS_HELP)
 @click.option("--allow-duplicate", is_flag=True, help="Allow an address another official already has.")
 @now_option
 @pass_ctx
@@ -106,6 +111,7 @@ def official_add(
     unit_key: str,
     head: bool,
     roles: tuple[str, ...],
+    aliases: tuple[str, ...],
     allow_duplicate: bool,
     now: str | None,
 ) -> None:
@@ -120,6 +126,7 @@ def official_add(
         head=head,
         roles=roles,
         allow_duplicate=allow_duplicate,
+        aliases=aliases,
     )
     click.echo(
         _("official {key} added: {name} <{email}>, {unit}").format(
@@ -182,6 +189,7 @@ def official_show(c: Context, key: str, as_json: bool) -> None:
         (_("unit"), _("{name} ({key})").format(name=view.unit_name, key=view.unit)),
         (_("unit head"), yes_no(view.head)),
         (_("roles"), _roles(view) or NONE),
+        (_("aliases"), listed(view.aliases) or NONE),
         (_("in office"), yes_no(view.active)),
     ]
     for name, value in lines:
@@ -196,6 +204,8 @@ def official_show(c: Context, key: str, as_json: bool) -> None:
 @click.option("--head/--no-head", default=None)
 @click.option("--role", "roles", multiple=True, help="Replace the roles: " + ROLE_HELP)
 @click.option("--no-roles", is_flag=True, help="Remove every role.")
+@click.option("--alias", "aliases", multiple=True, metavar="NAME", help="Replace the aliases: " + ALIAS_HELP)
+@click.option("--no-aliases", is_flag=True, help="Remove every alias.")
 @click.option("--allow-duplicate", is_flag=True, help="Allow an address another official already has.")
 @pass_ctx
 def official_update(
@@ -207,12 +217,15 @@ def official_update(
     head: bool | None,
     roles: tuple[str, ...],
     no_roles: bool,
+    aliases: tuple[str, ...],
+    no_aliases: bool,
     allow_duplicate: bool,
 ) -> None:
-    """Change an official's name, address, unit, headship or roles."""
+    """Change an official's name, address, unit, headship, roles or aliases."""
     new_roles: list[str] | None = [] if no_roles else (list(roles) if roles else None)
-    if all(v is None for v in (name, email, unit_key, head, new_roles)):
-        raise InvalidInput(_("nothing to change: give --name, --email, --unit, --head or --role"))
+    new_aliases: list[str] | None = [] if no_aliases else (list(aliases) if aliases else None)
+    if all(v is None for v in (name, email, unit_key, head, new_roles, new_aliases)):
+        raise InvalidInput(_("nothing to change: give --name, --email, --unit, --head, --role or --alias"))
     rt = c.runtime()
     view = organisation.update_official(
         rt,
@@ -223,6 +236,7 @@ def official_update(
         head=head,
         roles=new_roles,
         allow_duplicate=allow_duplicate,
+        aliases=new_aliases,
     )
     click.echo(
         _("official {key} updated: {name} <{email}>, {unit}, roles: {roles}").format(

@@ -36,7 +36,7 @@ log = logging.getLogger("followup")
 #: (2062 for 2026 would silence a project for decades) unless a replay is declared (FOLLOWUP_REPLAY=1).
 NOW_AHEAD = timedelta(days=1)
 #: Commands that take ``--now`` but write nothing (``sweep --dry-run`` too): looking ahead is harmless.
-READING_COMMANDS = frozenset({"project list", "project show", "status"})
+READING_COMMANDS = frozenset({"project list", "project show", "status", "report", "chains"})
 
 
 class Context:
@@ -217,9 +217,19 @@ COMMANDS: dict[str, str] = {
     "status": "escalation",
     "daemon": "escalation",
     # issue 9 — the ledger in and out (cli/ledgerio.py)
+    "import": "ledgerio",
+    "export": "ledgerio",
+    "funds": "ledgerio",
     # issue 9 — figures and the chain map (cli/reports.py)
+    "report": "reports",
+    "chains": "reports",
     # issue 9 — supervision: problems, 督办 notices, reporting rounds (cli/supervision.py)
+    "problem": "supervision",
+    "notice": "supervision",
+    "reply": "supervision",
+    "round": "supervision",
     # issue 9 — the monthly bulletin (cli/bulletin.py)
+    "bulletin": "bulletin",
 }
 
 

@@ -165,6 +165,15 @@ def _held(
     return Assessment(reached, None, owed, next_at, since, held=True)
 
 
+def reached(
+    ladder: tuple[Level, ...], deadline: date, today: date, calendar: WorkCalendar, zone: ZoneInfo
+) -> tuple[Level, int, datetime, date] | None:
+    """The rung of ``ladder`` reached ``today`` for ``deadline``: (its level, its repeat number, when
+    that was due, the day the level was reached), or None; for ladders outside a workflow (the overdue
+    ladders of supervision, ``domain.overdue``)."""
+    return _deadline_part(ladder, deadline, today, calendar, zone)[0]
+
+
 def _told(level: Level, repeat_no: int) -> tuple[str, ...]:
     """Who a rung (``repeat_no`` 0) or one of its repeats is owed to."""
     if repeat_no == 0:

@@ -142,6 +142,8 @@ class NoticeKey:
         newer follow-up). The official is told about the project as it is, never a state it has left."""
         if self.kind is NoticeKind.DIGEST:
             return False
+        if self.kind in (NoticeKind.PROBLEM, NoticeKind.REPLY, NoticeKind.ROUND):
+            return False  # the problem, notice or round decides, not the project (app.supervision_mail)
         if self.kind is NoticeKind.STRANDED:  # whether it is still stranded, the caller's placement says
             return clock is None or clock.stage == TERMINATED or clock.stage_seq != self.stage_seq
         if self.kind is NoticeKind.HOLD:  # resumed, ended, or held again with another restart date

@@ -183,6 +183,8 @@ class Candidate:
     key: str
     name: str
     detail: str = ""
+    #: what else the county calls them in a ledger: 马县长, 张常委 (an official's titles)
+    aliases: tuple[str, ...] = ()
 
     def shown(self) -> str:
         return named(self.key, self.name, self.detail)
@@ -230,14 +232,17 @@ def pick(
     listing: str,
     partial: bool = False,
 ) -> Candidate:
-    """The one candidate ``word`` names: by key, else by name (folded); with ``partial``, else the
-    one whose name contains it (城关镇 for 城关镇人民政府). Several → refused with each candidate and
-    its key; none → ``unknown`` with the closest matches and where to look (``listing``)."""
+    """The one candidate ``word`` names: by key, else by name (folded), else by an alias (马县长);
+    with ``partial``, else the one whose name contains it (城关镇 for 城关镇人民政府). Several →
+    refused with each candidate and its key; none → ``unknown`` with the closest matches and where
+    to look (``listing``)."""
     by_key = [c for c in candidates if c.key == word]
     if by_key:
         return by_key[0]
     wanted = folded(word)
     found = [c for c in candidates if folded(c.name) == wanted]
+    if not found:
+        found = [c for c in candidates if any(folded(a) == wanted for a in c.aliases)]
     if not found and partial and len(wanted) >= 2:
         found = [c for c in candidates if wanted in folded(c.name)]
     if len(found) == 1:

@@ -6,13 +6,15 @@ The message is built with ``email.message.EmailMessage`` and ``email.policy.defa
 ``multipart/alternative`` with a ``text/plain`` part (UTF-8) then a ``text/html`` part (UTF-8), ``From``
 from ``mail_from``, ``To`` as ``"李娜" <lina@example.gov.cn>`` (display names RFC 2047-encoded, addresses
 kept), ``Subject``, ``Date``, the caller's ``Message-ID`` and ``Auto-Submitted: auto-generated``.
+A message with attachments (the monthly bulletin's PDF) is ``multipart/mixed``: that alternative, then
+each file (base64, its name RFC 2231-encoded).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email import errors, policy
 from email.headerregistry import Address
@@ -39,6 +41,15 @@ _KEY_SAFE_RE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: its name as the reader sees it, its MIME type, its bytes."""
+
+    filename: str
+    content_type: str  # e.g. application/pdf
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """One rendered notification for one recipient.
 
@@ -52,6 +63,7 @@ class OutgoingMessage:
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def make_message_id(notification_key: str, domain: str) -> str:
@@ -131,11 +143,19 @@ def build_message(message: OutgoingMessage, *, sender: Address, date: datetime) 
     # base64 is safe for Chinese text through any relay (no 8BITMIME needed) and shorter than QP.
     msg.set_content(message.text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(message.html, subtype="html", charset="utf-8", cte="base64")
-    for part in msg.iter_parts():
-        del part["MIME-Version"]  # add_alternative leaves one on the HTML part; it belongs on top only
+    for attachment in message.attachments:
+        maintype, _slash, subtype = attachment.content_type.partition("/")
+        msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     # A boundary derived from the Message-ID makes the bytes of a message reproducible (a retry sends
     # exactly what was tried before). It cannot occur in the parts: base64 lines never start with "--".
-    msg.set_boundary("=_followup_" + hashlib.sha256(message.message_id.encode("ascii")).hexdigest()[:32])
+    seed = hashlib.sha256(message.message_id.encode("ascii")).hexdigest()[:32]
+    multiparts = [part for part in msg.walk() if part.is_multipart()]
+    for depth, part in enumerate(multiparts):  # the top one first; a nested one (with attachments) after
+        # never one boundary the prefix of another: a reader would cut the outer part at the inner line
+        part.set_boundary(f"=_followup{depth or ''}_{seed}")
+    for part in msg.walk():
+        if part is not msg:
+            del part["MIME-Version"]  # add_alternative leaves one on the HTML part; it belongs on top only
     return msg
 
 

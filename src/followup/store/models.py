@@ -110,6 +110,8 @@ class Official(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: what a county also calls this official in a ledger: 马县长, 张常委 (0005)
+    aliases: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     role_rows: Mapped[list[OfficialRole]] = relationship(
@@ -279,6 +281,10 @@ class Notification(Base):
         # recipient and week (0002).
         Index("ix_notifications_pending", "next_attempt_at"),
         Index("uq_notifications_digest", "recipient_id", "round", unique=True),
+        # Partial (WHERE project_id IS NULL; 0005): a bulletin, a unit's overdue round report.
+        Index(
+            "uq_notifications_no_project", "kind", "round", "level", "repeat_no", "recipient_id", unique=True
+        ),
     )
 
 

@@ -26,6 +26,18 @@ def upgrade() -> None:
     op.add_column("projects", sa.Column("code", sa.String(64), nullable=True))
     op.add_column("projects", sa.Column("remarks", sa.Text(), nullable=True))
     op.create_index("uq_projects_code", "projects", ["code"], unique=True)
+    op.add_column("officials", sa.Column("aliases", sa.JSON(), nullable=True))
+    # A notification with no project (a bulletin, a unit's overdue round report) is unique by the rest of
+    # its identity: the identity index treats NULL project ids as all different.
+    no_project = sa.text("project_id IS NULL")
+    op.create_index(
+        "uq_notifications_no_project",
+        "notifications",
+        ["kind", "round", "level", "repeat_no", "recipient_id"],
+        unique=True,
+        sqlite_where=no_project,
+        postgresql_where=no_project,
+    )
     op.create_table(
         "problems",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -98,6 +110,8 @@ def downgrade() -> None:
     op.drop_index("ix_problems_due_on", "problems")
     op.drop_index("ix_problems_project_id", "problems")
     op.drop_table("problems")
+    op.drop_index("uq_notifications_no_project", table_name="notifications")
+    op.drop_column("officials", "aliases")
     op.drop_index("uq_projects_code", "projects")
     op.drop_column("projects", "remarks")
     op.drop_column("projects", "code")
