@@ -19,6 +19,7 @@ from followup.app.report import (
     reconstruct_by_replay,
 )
 from followup.domain import metrics
+from followup.store.models import ProjectEvent
 from tests.helpers import Cli, make_runtime
 from tests.integration.test_report import add, advance, history  # noqa: F401  (the fixture)
 
@@ -82,3 +83,37 @@ def test_sums_keep_the_decimal_places_of_the_amounts_one_by_one() -> None:
     assert str(hundredths(2_000_000, 0)) == "20000"
     assert str(hundredths(None, None)) == "0"
     assert str(sum([metrics.Decimal("0.25"), metrics.Decimal("0.25")], metrics.Decimal(0))) == "0.50"
+
+
+def test_stays_in_a_stage_no_workflow_declares_are_counted_under_its_name(
+    any_cli: Cli,
+    history: dict[str, int],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    rt = make_runtime(any_cli.url, tmp_path, now=datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
+    try:
+        with rt.store.transaction() as session:  # a line of history from a workflow since changed
+            for at, from_stage, to_stage in (
+                (datetime(2025, 8, 1, 2, 0, tzinfo=UTC), "talks", "mystery"),
+                (datetime(2025, 8, 11, 2, 0, tzinfo=UTC), "mystery", "talks"),
+            ):
+                session.add(
+                    ProjectEvent(
+                        project_id=history["b"],
+                        kind="move",
+                        at=at,
+                        recorded_at=at,
+                        from_stage=from_stage,
+                        to_stage=to_stage,
+                    )
+                )
+        view = build_report(rt, as_of=date(2026, 6, 1), with_lights=False)
+        with rt.store.reading() as session:
+            projects = reconstruct_by_replay(rt, session.connection(), date(2026, 6, 1))
+        expected = metrics.stage_times(projects, _time_stages())
+        assert [(t.stage, t.n, t.median, t.p90) for t in view.stage_times] == [
+            (t.stage, t.n, t.median, t.p90) for t in expected
+        ]
+        assert ("mystery", 1, 10.0) in [(t.stage, t.n, t.median) for t in view.stage_times]
+    finally:
+        rt.close()

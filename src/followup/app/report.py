@@ -259,8 +259,13 @@ def summarise(
     stays are paired from the stage lines in one ordered read."""
     zone = rt.zone
     end = start_of_day(as_of + timedelta(days=1), zone)
-    workflows = [r[0] for r in conn.execute(text("SELECT DISTINCT workflow FROM projects"))]
-    orders = _stage_orders(rt, workflows)
+    orders = _stage_orders(rt, rt.workflows.names())
+    if len({tuple(o.items()) for o in orders.values()} | {tuple(_DEFAULT_ORDER.items())}) > 1:
+        # workflows order their stages differently: the rank depends on each project's workflow
+        workflows = [r[0] for r in conn.execute(text("SELECT DISTINCT workflow FROM projects"))]
+        orders = _stage_orders(rt, workflows)
+    # every project's workflow is in ``orders``, or orders its stages as every workflow does (a
+    # workflow that does not load, or is gone: the default lifecycle)
     rank, signed = _rank_sql(orders, every=True)
     last_year = max(as_of.year, local_day(rt.now(), zone).year) + 1
     years = list(range(last_year, _FIRST_YEAR - 1, -1))
@@ -273,7 +278,6 @@ def summarise(
         "fden": den,
         **reporting.year_bounds(conn, zone, _FIRST_YEAR, last_year),
     }
-    changed = reporting.changed_after(conn, params)
     rows = reporting.kinds(
         conn,
         params=params,
@@ -282,22 +286,26 @@ def summarise(
         signed=signed,
         by=by,
         per_project=cohort is not None,
-        changed=changed,
         needs_workflow="p.workflow" in rank or "p.workflow" in signed,
     )
     summary: metrics.Summary = {}
     members: set[int] = set()
     made: dict[tuple[Any, ...], metrics.Kind] = {}
-    first = 1 if cohort is not None else 0  # per project: its id first
+    changed: set[int] = set()
     for row in rows:
-        pid: int = row[0] if first else 0
-        head = tuple(row[first : first + 12])
-        workflow, furthest, first_stage, entered_year, signed_year, with_amount, has_funds = head[:7]
-        large, funded, chain, link, group = head[7:12]
+        pid, later = row[0], row[1]
+        if later:  # a field may have changed after the day: rebuilt below
+            changed.add(pid)
+            continue
+        head: tuple[Any, ...] = tuple(row[2:8])
+        workflow, first_stage, chain, link, group, packed = head
         n, amount, funds, amount_places, funds_places = tuple(row[-5:])
         key = head
         kind = made.get(key)
         if kind is None:
+            furthest, with_amount, has_funds, large, funded, entered_year, signed_year = reporting.unpack(
+                packed
+            )
             order = orders.get(workflow) or _DEFAULT_ORDER
             signing_rank = order.get(metrics.SIGNING)
             reached = frozenset(list(order)[: furthest + 1]).difference(SIDE_STATES)
@@ -315,8 +323,8 @@ def summarise(
             )
         tally = metrics.Tally(
             n,
-            reporting.hundredths(amount, amount_places) if with_amount else Decimal(0),
-            reporting.hundredths(funds, funds_places) if with_amount else Decimal(0),
+            reporting.hundredths(amount, amount_places) if kind.with_amount else Decimal(0),
+            reporting.hundredths(funds, funds_places) if kind.with_amount else Decimal(0),
         )
         found = summary.get(kind)
         if found is None:
@@ -352,21 +360,45 @@ def _stays(
     last: dict[int, int] = {}
     get = last.get
     counts: dict[int, int] = {}
-    for pid, packed, unnamed in reporting.stage_lines(conn, end, zone, codes):
-        if unnamed is not None:  # a stage no workflow declares: given a code of its own
-            if unnamed not in codes:
-                codes[unnamed] = len(names)
-                names.append(unnamed)
-            packed = packed - other + codes[unnamed]
-        before = get(pid)
-        last[pid] = packed
-        if before is not None and before % space != terminated and (members is None or pid in members):
-            key = (packed // space - before // space) * space + before % space
-            counts[key] = counts.get(key, 0) + 1
+    lines = reporting.stage_lines(conn, end, zone, codes)
+    if members is None:
+        for pid, packed in lines:
+            before = get(pid)
+            last[pid] = packed
+            if before is not None and before % space != terminated:
+                key = (packed // space - before // space) * space + before % space
+                counts[key] = counts.get(key, 0) + 1
+    else:
+        for pid, packed in lines:
+            before = get(pid)
+            last[pid] = packed
+            if before is not None and before % space != terminated and pid in members:
+                key = (packed // space - before // space) * space + before % space
+                counts[key] = counts.get(key, 0) + 1
+    if any(key % space == other for key in counts):  # a stay in a stage no workflow declares
+        return _stays_named(conn, end, zone, members, names)
     out: dict[str, dict[int, int]] = {}
     for key, n in counts.items():
         days, code = divmod(key, space)
         out.setdefault(names[code], {})[days] = n
+    return out
+
+
+def _stays_named(
+    conn: Connection, end: datetime, zone: ZoneInfo, members: set[int] | None, names: list[str]
+) -> dict[str, dict[int, int]]:
+    """:func:`_stays` when some stage lines name a stage no workflow declares (read with their names)."""
+    codes = {name: i for i, name in enumerate(names)}
+    last: dict[int, tuple[str, int]] = {}
+    out: dict[str, dict[int, int]] = {}
+    for pid, packed, unnamed in reporting.stage_lines(conn, end, zone, codes, named=True):
+        day, code = divmod(packed, reporting.STAGE_SPACE)
+        stage = names[code] if unnamed is None else unnamed
+        before = last.get(pid)
+        last[pid] = (stage, day)
+        if before is not None and before[0] != TERMINATED and (members is None or pid in members):
+            counts = out.setdefault(before[0], {})
+            counts[day - before[1]] = counts.get(day - before[1], 0) + 1
     return out
 
 

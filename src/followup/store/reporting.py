@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 #: The history lines that put a project in a stage.
 STAGE_KINDS = "('created', 'move', 'void')"
@@ -66,18 +66,20 @@ def kinds(
     signed: str,
     by: str | None,
     per_project: bool,
-    changed: set[int],
     needs_workflow: bool = True,
-) -> Sequence[Row[Any]]:
-    """The projects (but voided ones, and those with a field changed after the day: see
-    :func:`changed_after`) that had a stage line by the day (``:end``), counted by what the figures
+) -> Sequence[Any]:
+    """The projects (but voided ones) that had a stage line by the day (``:end``), counted by what the figures
     ask of them: workflow, furthest rank, first stage, the local year it was entered and signed in,
     amount > 0, funds > 0, large (``:large`` hundredths), funded (funds × ``:fden`` ≥ amount ×
     ``:fnum``), chain and link, the group (``by``); with the count, the sums of amounts and funds
     (hundredths) over those with an amount, and the decimal places those sums need. ``per_project``:
-    one line per project (its id first), for a cohort's stage times. ``changed``: the projects
-    :func:`changed_after` gave (left out); ``needs_workflow``: ``rank`` and ``signed`` read
-    ``p.workflow``."""
+    one line per project, for a cohort's stage times. Each line: the project's id (only per
+    project, or for a project rebuilt one by one), 1 for a project the caller rebuilds one by one
+    (each on a line of its own: it has a line dated after the day that may change a field the
+    figures read, or more than one entry line), workflow, first stage, chain, link, group, the rest
+    packed in one number (:func:`unpack`), then the count, the sums and their decimal places.
+    ``needs_workflow``:
+    ``rank`` and ``signed`` read ``p.workflow``."""
     dialect = conn.dialect.name
     signed_year = (
         "CAST(EXTRACT(YEAR FROM p.signed_on) AS INTEGER)"
@@ -87,39 +89,41 @@ def kinds(
     group = GROUP_COLUMNS[by] if by else "NULL"
     join = _JOINS[by] if by else ""
     with_amount = "CASE WHEN p.amount > 0 THEN 1 ELSE 0 END"
-    columns = [
-        "p.workflow",
-        "s.furthest",
-        "f.to_stage",
-        _year_case("COALESCE(f.at, p.created_at)", years),
-        f"CASE WHEN s.signed_at IS NULL THEN NULL WHEN p.signed_on IS NOT NULL AND p.signed_on <= :as_of "
-        f"THEN {signed_year} ELSE {_year_case('s.signed_at', years)} END",
-        with_amount,
-        "CASE WHEN p.funds_in_place > 0 THEN 1 ELSE 0 END",
-        "CASE WHEN p.amount >= :large THEN 1 ELSE 0 END",
-        "CASE WHEN p.amount > 0 AND COALESCE(p.funds_in_place, 0) * :fden >= p.amount * :fnum "
-        "THEN 1 ELSE 0 END",
-        "p.chain",
-        "p.chain_link",
-        group,
-    ]
-    if per_project:
-        columns.insert(0, "p.id")
+    # furthest rank, four flags, the entered and the signing year packed in one number (see unpack)
+    packed = (
+        f"(s.furthest + 1) + {_FLAGS} * ({with_amount} "
+        "+ 2 * CASE WHEN p.funds_in_place > 0 THEN 1 ELSE 0 END "
+        "+ 4 * CASE WHEN p.amount >= :large THEN 1 ELSE 0 END "
+        "+ 8 * CASE WHEN p.amount > 0 AND COALESCE(p.funds_in_place, 0) * :fden >= p.amount * :fnum "
+        "THEN 1 ELSE 0 END) "
+        f"+ {_ENTERED} * ({_year_case('COALESCE(s.first_at, p.created_at)', years)} - {_BASE_YEAR}) "
+        f"+ {_SIGNED} * COALESCE(CASE WHEN s.signed_at IS NULL THEN NULL "
+        f"WHEN p.signed_on IS NOT NULL AND p.signed_on <= :as_of THEN {signed_year} "
+        f"ELSE {_year_case('s.signed_at', years)} END - {_BASE_YEAR} + 1, 0)"
+    )
+    columns = ["p.workflow", "s.first_stage", "p.chain", "p.chain_link", group, packed]
+    columns[:0] = ["p.id" if per_project else "CASE WHEN s.changed = 1 THEN p.id END", "s.changed"]
     keys = ", ".join(f"k{i}" for i in range(len(columns)))
     named = ", ".join(f"{c} AS k{i}" for i, c in enumerate(columns))
     scale = "CASE WHEN {v} % 10 <> 0 THEN 2 WHEN {v} % 100 <> 0 THEN 1 ELSE 0 END"
     funds = "COALESCE(p.funds_in_place, 0)"
     sql = (
-        "WITH s AS (SELECT e.project_id, MIN(CASE WHEN e.kind = 'created' THEN e.id END) AS first_id, "
-        f"MAX({rank}) AS furthest, MIN(CASE WHEN {signed} THEN e.at END) AS signed_at "
+        "WITH s AS (SELECT e.project_id, "
+        "MIN(CASE WHEN e.kind = 'created' AND e.at < :end THEN e.at END) AS first_at, "
+        "MIN(CASE WHEN e.kind = 'created' AND e.at < :end THEN e.to_stage END) AS first_stage, "
+        f"MAX(CASE WHEN e.at < :end THEN {rank} END) AS furthest, "
+        f"MIN(CASE WHEN e.at < :end AND ({signed}) THEN e.at END) AS signed_at, "
+        "CASE WHEN MAX(CASE WHEN e.at >= :end THEN 1 ELSE 0 END) = 1 "
+        "OR SUM(CASE WHEN e.kind = 'created' THEN 1 ELSE 0 END) > 1 THEN 1 ELSE 0 END AS changed "
         f"FROM project_events e {'JOIN projects p ON p.id = e.project_id ' if needs_workflow else ''}"
-        f"WHERE e.kind IN {STAGE_KINDS} AND e.at < :end{_left_out(changed)} "
-        "GROUP BY e.project_id), "
+        f"WHERE (e.kind IN {STAGE_KINDS} AND e.at < :end) "
+        f"OR (e.at >= :end AND e.changes IS NOT NULL AND e.kind IN {CHANGE_KINDS}) "
+        "GROUP BY e.project_id HAVING MIN(e.at) < :end), "
         f"x AS (SELECT {named}, CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END AS amount, "
         f"CASE WHEN p.amount > 0 THEN {funds} ELSE 0 END AS funds, "
         f"CASE WHEN p.amount > 0 THEN {scale.format(v='p.amount')} ELSE 0 END AS amount_scale, "
         f"CASE WHEN p.amount > 0 THEN {scale.format(v=funds)} ELSE 0 END AS funds_scale "
-        "FROM s JOIN projects p ON p.id = s.project_id LEFT JOIN project_events f ON f.id = s.first_id "
+        "FROM s JOIN projects p ON p.id = s.project_id "
         f"{join} WHERE p.voided_at IS NULL) "
         f"SELECT {keys}, COUNT(*), SUM(amount), SUM(funds), MAX(amount_scale), MAX(funds_scale) "
         f"FROM x GROUP BY {keys}"
@@ -127,25 +131,25 @@ def kinds(
     return conn.execute(text(sql), params).all()
 
 
-_CHANGED = (
-    "SELECT c.project_id FROM project_events c "
-    f"WHERE c.at >= :end AND c.changes IS NOT NULL AND c.kind IN {CHANGE_KINDS}"
-)
+_FLAGS, _ENTERED, _SIGNED = 64, 64 * 16, 64 * 16 * 1024
+_BASE_YEAR = 1800
 
 
-def _left_out(ids: set[int]) -> str:
-    """An SQL condition leaving out the projects ``ids`` (listed while few, else by their query)."""
-    if not ids:
-        return ""
-    if len(ids) > 5000:
-        return f" AND e.project_id NOT IN ({_CHANGED})"
-    return " AND e.project_id NOT IN (" + ", ".join(str(int(i)) for i in sorted(ids)) + ")"
-
-
-def changed_after(conn: Connection, params: dict[str, Any]) -> set[int]:
-    """The projects with a line dated after the day (``:end``) that may change a field the figures
-    read: these are rebuilt one by one (their fields rewound), not counted by :func:`kinds`."""
-    return {pid for (pid,) in conn.execute(text(_CHANGED), params)}
+def unpack(packed: int) -> tuple[int, bool, bool, bool, bool, int, int | None]:
+    """The furthest rank, with amount, has funds, large, funded, the entered and the signing year
+    (None: not signed) of a kind's packed number (:func:`kinds`)."""
+    signed, rest = divmod(packed, _SIGNED)
+    entered, rest = divmod(rest, _ENTERED)
+    flags, furthest = divmod(rest, _FLAGS)
+    return (
+        furthest - 1,
+        bool(flags & 1),
+        bool(flags & 2),
+        bool(flags & 4),
+        bool(flags & 8),
+        entered + _BASE_YEAR,
+        signed + _BASE_YEAR - 1 if signed else None,
+    )
 
 
 def hundredths(total: Any, places: Any) -> Decimal:
@@ -161,12 +165,12 @@ OTHER = STAGE_SPACE - 1
 
 
 def stage_lines(
-    conn: Connection, end: datetime, zone: ZoneInfo, codes: dict[str, int]
-) -> Iterator[tuple[int, int, str | None]]:
+    conn: Connection, end: datetime, zone: ZoneInfo, codes: dict[str, int], named: bool = False
+) -> Iterator[tuple[Any, ...]]:
     """Every stage line dated by ``end`` of a project not voided, in the order they were written:
-    (project, its local day as a number × :data:`STAGE_SPACE` + the code of the stage it entered,
-    the stage's name when ``codes`` has none for it, else None). The raw cursor: hundreds of
-    thousands of lines, read once, as plain numbers."""
+    (project, its local day as a number × :data:`STAGE_SPACE` + the code of the stage it entered
+    (:data:`OTHER`: one ``codes`` does not have), and when ``named`` the stage's name for those).
+    The raw cursor: hundreds of thousands of lines, read once, as plain numbers."""
     if conn.dialect.name == "postgresql":
         day = "(CAST((at AT TIME ZONE %(zone)s) AS DATE) - DATE '2000-01-01')"
         end_param, zone_param = "%(end)s", {"zone": zone.key}
@@ -180,10 +184,16 @@ def stage_lines(
     whens = " ".join(f"WHEN '{name}' THEN {code}" for name, code in codes.items())
     code = f"CASE to_stage {whens} ELSE {OTHER} END" if codes else str(OTHER)
     other = f"CASE WHEN to_stage IN ({known}) THEN NULL ELSE to_stage END" if codes else "to_stage"
+    voided = [pid for (pid,) in conn.execute(text("SELECT id FROM projects WHERE voided_at IS NOT NULL"))]
+    if not voided:
+        left_out = ""
+    elif len(voided) > 5000:
+        left_out = " AND project_id NOT IN (SELECT id FROM projects WHERE voided_at IS NOT NULL)"
+    else:
+        left_out = " AND project_id NOT IN (" + ", ".join(str(int(i)) for i in voided) + ")"
     sql = (
-        f"SELECT project_id, {day} * {STAGE_SPACE} + {code}, {other} FROM project_events "
-        f"WHERE kind IN {STAGE_KINDS} AND at < {end_param} "
-        "AND project_id NOT IN (SELECT id FROM projects WHERE voided_at IS NOT NULL) ORDER BY id"
+        f"SELECT project_id, {day} * {STAGE_SPACE} + {code}{', ' + other if named else ''} "
+        f"FROM project_events WHERE kind IN {STAGE_KINDS} AND at < {end_param}{left_out} ORDER BY id"
     )
     raw = conn.connection.dbapi_connection
     assert raw is not None
