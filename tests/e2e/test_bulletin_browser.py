@@ -35,7 +35,8 @@ def made(sqlite_url: str, tmp_path: Path) -> dict[str, Path]:
     out = {}
     for fmt in ("html", "pdf"):
         path = ARTIFACTS / f"bulletin-2026-10.{fmt}"
-        cli.ok("bulletin", "--month", "2026-10", "--format", fmt, "--output", str(path), "--now", ISSUED)
+        args = ("bulletin", "--month", "2026-10", "--format", fmt, "--output", str(path), "--now", ISSUED)
+        cli.ok(*args, env={"FOLLOWUP_LANG": ""})  # as a county reads it: in Chinese
         out[fmt] = path
     return out
 

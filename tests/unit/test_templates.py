@@ -63,6 +63,8 @@ def digest_context(*, summary: bool = False) -> dict[str, Any]:
         "due_this_week": [projects[1]],
         "stale": [projects[2]],
         "lit": 2,
+        "problems": [],
+        "problems_overdue": 0,
         "summary": county_summary(projects) if summary else None,
         "items": [],
         "highest": None,
@@ -83,6 +85,8 @@ def county_summary(projects: list[dict[str, Any]]) -> dict[str, Any]:
         "long_hold_months": 6,
         "red_and_top": [],
         "longest_overdue": [projects[0]],
+        "problems_open": 0,
+        "problems_overdue": 0,
     }
 
 

@@ -27,7 +27,7 @@ from followup.domain.notices import NoticeKey, ProjectClock
 from followup.domain.timeutil import as_utc, show
 from followup.domain.workflow import TERMINATED
 from followup.store import mailing, queries
-from followup.store.models import Official, Project
+from followup.store.models import Official, Project, Unit
 
 log = logging.getLogger(__name__)
 
@@ -111,22 +111,7 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
         result.skipped = sorted(pid for ids in skipped.values() for pid in ids)
         _report_skipped(skipped)
         if dry_run:
-            shown = ("project_id", "kind", "level", "repeat_no", "recipient_id", "role")
-            people = {r["recipient_id"] for r in rows}
-            names = {
-                o.id: (o.key, o.name)
-                for o in conn.execute(
-                    select(Official.id, Official.key, Official.name).where(Official.id.in_(people))
-                )
-            }
-            result.planned = [
-                {
-                    **{k: r[k] for k in shown},
-                    "recipient_key": names[r["recipient_id"]][0],
-                    "recipient_name": names[r["recipient_id"]][1],
-                }
-                for r in rows
-            ]
+            result.planned = _planned(conn, rows)
             session.rollback()
             return result
         # notices first: the lock they take is never waited for by a sweep holding queued rows
@@ -142,6 +127,64 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
             result.queued,
         )
     return result
+
+
+def _planned(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a dry run says the sweep would queue: ``rows`` less what the outbox holds already (the real
+    sweep's insert-ignore for a project's rows, ``supervision.unqueued`` for the unit-level ones), each
+    with its recipient's key and name, and for a unit-level row (a unit behind in a round) its unit."""
+    rows = supervision.unqueued(conn, rows, locking=False)
+    identity = ("project_id", "stage_seq", "kind", "round", "level", "repeat_no", "recipient_id")
+    pids = sorted({r["project_id"] for r in rows if r["project_id"] is not None})
+    there: set[tuple[Any, ...]] = set()
+    N = queries.N
+    for start in range(0, len(pids), 500):
+        there |= {
+            tuple(r)
+            for r in conn.execute(
+                select(*(N.c[k] for k in identity)).where(N.c.project_id.in_(pids[start : start + 500]))
+            )
+        }
+    fresh: list[dict[str, Any]] = []
+    for r in rows:
+        ident = tuple(r[k] for k in identity)
+        if r["project_id"] is not None:
+            if ident in there:
+                continue
+            there.add(ident)
+        fresh.append(r)
+    people = {r["recipient_id"] for r in fresh}
+    names = {
+        o.id: (o.key, o.name)
+        for o in conn.execute(select(Official.id, Official.key, Official.name).where(Official.id.in_(people)))
+    }
+    unit_ids = [_unit_of(r) for r in fresh]
+    units: dict[int | None, tuple[str | None, str | None]] = {None: (None, None)}
+    wanted = {u for u in unit_ids if u is not None}
+    if wanted:
+        units |= {
+            u.id: (u.key, u.name)
+            for u in conn.execute(select(Unit.id, Unit.key, Unit.name).where(Unit.id.in_(wanted)))
+        }
+    shown = ("project_id", "kind", "level", "repeat_no", "recipient_id", "role")
+    return [
+        {
+            **{k: r[k] for k in shown},
+            "recipient_key": names[r["recipient_id"]][0],
+            "recipient_name": names[r["recipient_id"]][1],
+            "unit_key": units[unit][0],
+            "unit_name": units[unit][1],
+        }
+        for r, unit in zip(fresh, unit_ids, strict=True)
+    ]
+
+
+def _unit_of(row: dict[str, Any]) -> int | None:
+    """The unit a row without a project is about (a unit behind in a reporting round), else None."""
+    if row["project_id"] is not None:
+        return None
+    subject = overdue.subject_of(row["kind"], row["round"])
+    return subject[1] if subject is not None else None
 
 
 def _row(project_id: int, key: NoticeKey, person: int, role: str, due_at_stored: Any) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup.app import records
+from followup.app import records, supervision
 from followup.app.runtime import Runtime
-from followup.app.views import EventView, ProjectView
+from followup.app.supervision import NoticeView, ProblemView
+from followup.app.views import EventView, ProjectView, View
 from followup.domain import deadlines, validate, words
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.kinds import EventKind
@@ -177,6 +178,33 @@ def get_project(rt: Runtime, project_id: int) -> ProjectView:
     """A project with its ladder level as of the runtime's now."""
     with rt.store.reading() as session:
         return records.view_of(rt, records.project(session, project_id), rt.now())
+
+
+@dataclass(frozen=True)
+class ProjectDetail(View):
+    """A project as ``project show`` shows it: the project, its open problems (问题清单) and its 督办
+    notices. JSON: the project's own shape with ``problems`` and ``notices`` added."""
+
+    project: ProjectView
+    problems: tuple[ProblemView, ...]
+    notices: tuple[NoticeView, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.project.to_dict(),
+            "problems": [p.to_dict() for p in self.problems],
+            "notices": [n.to_dict() for n in self.notices],
+        }
+
+
+def show_project(rt: Runtime, project_id: int) -> ProjectDetail:
+    """A project with its ladder level, open problems and 督办 notices as of the runtime's now, read in
+    one snapshot."""
+    now = rt.now()
+    with rt.store.reading() as session:
+        row = records.project(session, project_id)
+        problems, notices = supervision.of_project(rt, session, row, local_day(now, rt.zone))
+        return ProjectDetail(records.view_of(rt, row, now), tuple(problems), tuple(notices))
 
 
 def list_projects(rt: Runtime, filters: ProjectFilter) -> list[ProjectView]:

@@ -112,6 +112,24 @@ class MailForecast(View):
 
 
 @dataclass(frozen=True)
+class ImportNote(View):
+    """A line whose date was not given and was taken as the import day: the stage's recorded date
+    (``what`` = ``recorded``: 签约日期 of a line at 签约 with none, then also the day it entered the stage),
+    or, the project having that date already, only the day it entered the stage (``what`` = ``stage``).
+    Not refused (a county may not know the date), but said: the figures' cohorts and dates hang on it."""
+
+    row: int
+    project_id: int | None
+    name: str
+    stage: str
+    stage_label: str
+    what: str  # recorded | stage
+    field: str  # the stage's recorded date: signed_on, started_on, production_on
+    field_label: str
+    day: date
+
+
+@dataclass(frozen=True)
 class ImportResult(View):
     file: str
     sheet: str
@@ -126,6 +144,8 @@ class ImportResult(View):
     planned: tuple[Planned, ...] = ()
     mails: tuple[MailForecast, ...] = ()
     notifications: int = 0
+    #: the lines whose stage date or recorded date was taken as the import day, by row
+    notes: tuple[ImportNote, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -343,6 +363,9 @@ class _Plan:
     note_at: datetime | None = None
     officer: Official | None = None
     unit: Unit | None = None
+    #: the stage's date not given: ``recorded`` (its recorded date filled with the import day) or
+    #: ``stage`` (only the day it entered the stage); None: given, or no stage placed
+    undated: str | None = None
 
     @property
     def changes_anything(self) -> bool:
@@ -539,6 +562,7 @@ class _Planner:
         since = self.now
         if record and values.get(record) is not None:
             since = self._day(line, record, values[record]) or self.now
+        undated = "recorded" if record and values.get(record) is None else None
         # The quiet clock: at entry, or at the ledger's last follow-up — or at the stage's own date
         # when that is later (reaching it was news). A stage the ledger gives no date for is placed
         # as of now, but that is no news: its last follow-up is then what the ledger says.
@@ -552,6 +576,7 @@ class _Planner:
         if unit is None or officer is None or self._has_problems(line):
             return None
         plan = _Plan(line, workflow, name, None, values, stage, since, quiet_from, officer=officer, unit=unit)
+        plan.undated = undated
         if note is not None:
             plan.note = note
             plan.note_at = start_of_day(last, self.rt.zone) if last is not None else self.now
@@ -609,6 +634,7 @@ class _Planner:
                 changed[key] = value
         stage: str | None = None
         since: datetime | None = None
+        undated: str | None = None
         if not ledgercells.is_blank(line.raw.get("stage")):
             if workflow is None or placed.problem is not None:
                 self.problems.add(
@@ -623,7 +649,11 @@ class _Planner:
                 target = self._stage(line, workflow)
             except FollowupError:
                 return None
-            stage, since = self._placement(line, row, workflow, target, {**_current(row), **changed})
+            merged = {**_current(row), **changed}
+            stage, since = self._placement(line, row, workflow, target, merged)
+            record = workflow.stages[stage].records if stage is not None else None
+            if record and (merged.get(record) is None or record not in line.cells):  # as _placement
+                undated = "stage" if merged.get(record) is not None else "recorded"
         elif workflow is not None and changed:
             current = row.held_stage if row.stage == ON_HOLD else row.stage
             if current in workflow.stages:
@@ -637,6 +667,7 @@ class _Planner:
         plan = _Plan(
             line, workflow or self.default, name, row, changed, stage, since, quiet_from, officer=officer
         )
+        plan.undated = undated
         if note is not None and note != self.notes.get(row.id):
             plan.note = note
             plan.note_at = quiet_from or (start_of_day(last, self.rt.zone) if last is not None else self.now)
@@ -742,10 +773,37 @@ def import_ledger(
             planned=tuple(planned),
             mails=mails,
             notifications=notifications,
+            notes=_notes(rt, plans, planned, now),
         )
     if not dry_run and (created or changed):
         log.info("imported %s: %d created, %d changed", path.name, created, changed)
     return result, book, []
+
+
+def _notes(rt: Runtime, plans: list[_Plan], planned: list[Planned], now: datetime) -> tuple[ImportNote, ...]:
+    """The lines whose stage date or recorded date the import took as its own day."""
+    ids = {p.row: p.project_id for p in planned}
+    day = local_day(now, rt.zone)
+    out = []
+    for plan in plans:
+        if plan.undated is None or plan.stage is None:
+            continue
+        record = plan.workflow.stages[plan.stage].records
+        assert record is not None
+        out.append(
+            ImportNote(
+                plan.line.row,
+                ids.get(plan.line.row),
+                plan.name,
+                plan.stage,
+                plan.workflow.label_of(plan.stage),
+                plan.undated,
+                record,
+                PROJECT_FIELDS[record].label,
+                day,
+            )
+        )
+    return tuple(sorted(out, key=lambda n: n.row))
 
 
 def replace_problems(result: ImportResult, problems: list[CellProblem]) -> ImportResult:

@@ -340,8 +340,31 @@ def _problem_views(rt: Runtime, session: Session, rows: Sequence[Problem], today
 
 
 def open_problems(rt: Runtime, project_id: int) -> list[ProblemView]:
-    """A project's open problems (``project show``)."""
+    """A project's open problems."""
     return list_problems(rt, open_only=True, project_id=project_id)
+
+
+def of_project(
+    rt: Runtime, session: Session, project: Project, today: date
+) -> tuple[list[ProblemView], list[NoticeView]]:
+    """A project's open problems (by id) and its 督办 notices (by number, replied or not), read in the
+    caller's session (``project show``)."""
+    problems = session.scalars(
+        select(Problem)
+        .where(Problem.project_id == project.id, Problem.closed_at.is_(None))
+        .order_by(Problem.id)
+    ).all()
+    notices = session.scalars(
+        select(SupervisionNotice)
+        .where(SupervisionNotice.project_id == project.id)
+        .order_by(SupervisionNotice.year, SupervisionNotice.number)
+    ).all()
+    people = _people(session, {r.opened_by_id for r in problems} | {r.reply_by_id for r in notices})
+    units = _units(session, {r.owner_unit_id for r in problems} | {r.unit_id for r in notices})
+    return (
+        [_problem_view(rt, r, project, people, units, today) for r in problems],
+        [_notice_view(rt, r, project, units[r.unit_id], people, today) for r in notices],
+    )
 
 
 # --------------------------------------------------------------------------- 督办 notices and replies
@@ -428,8 +451,10 @@ def list_notices(rt: Runtime, *, open_only: bool = False, overdue_only: bool = F
 
 
 def project_notices(rt: Runtime, project_id: int) -> list[NoticeView]:
-    """A project's notices (``project show``)."""
-    return [n for n in list_notices(rt) if n.project_id == project_id]
+    """A project's notices, replied or not."""
+    with rt.store.reading() as session:
+        project = records.project(session, project_id)
+        return of_project(rt, session, project, local_day(rt.now(), rt.zone))[1]
 
 
 # --------------------------------------------------------------------------- the sweep's part
@@ -616,15 +641,17 @@ def still_owed(stage_seq: int, round_: str, current_seq: int, deadline_version: 
     return stage_seq == current_seq and round_ == f"d{deadline_version}"
 
 
-def unqueued(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def unqueued(conn: Connection, rows: list[dict[str, Any]], *, locking: bool = True) -> list[dict[str, Any]]:
     """Of ``rows``, those not queued yet. The outbox's unique index does not hold rows without a project
-    (NULL is distinct from NULL), so the unit-level notifications are checked here, under :func:`lock`."""
+    (NULL is distinct from NULL), so the unit-level notifications are checked here, under :func:`lock`
+    (``locking``; a dry run, which writes nothing, does not lock)."""
     from followup.store.queries import N
 
     loose = [r for r in rows if r["project_id"] is None]
     if not loose:
         return rows
-    lock(conn)
+    if locking:
+        lock(conn)
     there = {
         (row.kind, row.round, row.level, row.repeat_no, row.recipient_id)
         for row in conn.execute(

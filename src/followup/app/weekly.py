@@ -4,10 +4,13 @@ supervision office and the principal leaders.
 
 One notification per official and ISO week (kind ``digest``); its content is decided when it goes
 out, from the active projects read and assessed once per batch. A week with nothing to report — none
-of the official's projects lit, due this week or with a hold running out this week, and for a reader
-of the summary nothing lit, no hold running out or held too long in the county — sends nothing: the
-notification is obsolete. A stale project is shown as stale in a mail that goes, but is no reason
-for one (跟进超时 has its own warnings). The summary counts lights by unit and names what changed:
+of the official's projects lit, due this week, with a hold running out this week or with an open
+problem (问题清单) overdue or due this week, and for a reader of the summary nothing lit, no hold
+running out or held too long and no problem overdue in the county — sends nothing: the notification
+is obsolete. A stale project is shown as stale in a mail that goes, but is no reason for one (跟进超时
+has its own warnings). Each of the official's projects with open problems lists them (level, text,
+owning unit, due date, days overdue). The summary counts lights by unit, and the county's open and
+overdue problems, and names what changed:
 projects newly red or newly at 约谈 in the last seven days, holds running out (or run out), holds
 longer than ``FOLLOWUP_LONG_HOLD_MONTHS`` (default 6), and the ten longest overdue; and it lists every
 project at 红灯 or 约谈 — the weekly reminder its readers get instead of each rung's repeats
@@ -27,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup.app.runtime import Runtime
+from followup.app.supervision import PROBLEM_LEVELS
 from followup.domain.kinds import Light, Role
 from followup.domain.ladder import Memo, assess
 from followup.domain.limits import add_months
@@ -35,7 +39,7 @@ from followup.domain.timeutil import local_day
 from followup.domain.workflow import ON_HOLD, TERMINATED
 from followup.errors import FollowupError
 from followup.store import mailing
-from followup.store.models import Official, Project
+from followup.store.models import Official, Problem, Project, Unit
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +70,10 @@ def weekly_contexts(
     monday = today - timedelta(days=today.weekday())
     sunday = monday + timedelta(days=6)
     items = _assessed(rt, session, now, today)
+    problems = _open_problems(session, items, today)
     readers = mailing.summary_readers(session.connection(), rt.settings.bureau_unit)
     wanted = readers & {p.id for p in people}
-    summary = _summary(rt, items, today, sunday) if wanted else None
+    summary = _summary(rt, items, problems, today, sunday) if wanted else None
     year, week, _ = today.isocalendar()
     # Who each project concerns, indexed once: a batch may hold the weekly mail of everyone.
     by_person: dict[int, list[int]] = defaultdict(list)
@@ -86,7 +91,11 @@ def weekly_contexts(
             mine.update(by_unit.get(person.unit_id, ()))
         theirs = [items[i] for i in sorted(mine)]
         due = [i.shown for i in theirs if _due_between(i, monday, sunday)]
-        own = any(i.lit for i in theirs) or bool(due)
+        listed = [(i, problems[i.project.id]) for i in theirs if i.project.id in problems]
+        open_: list[dict[str, Any]] = [{"project": i.shown, "problems": rows} for i, rows in listed]
+        # an open problem overdue or due this week is a reason for the mail; others only show in it
+        pressing = any(p["due_on"] <= sunday.isoformat() for _i, rows in listed for p in rows)
+        own = any(i.lit for i in theirs) or bool(due) or pressing
         told = summary if person.id in readers else None
         if not own and told is None:
             out[person.id] = None
@@ -100,6 +109,8 @@ def weekly_contexts(
             "due_this_week": due,
             "stale": [i.shown for i in theirs if i.shown["stale"]],
             "lit": sum(1 for i in theirs if i.lit),
+            "problems": open_,
+            "problems_overdue": sum(1 for _i, rows in listed for p in rows if p["overdue_days"] > 0),
             "summary": told,
         }
     return out
@@ -145,6 +156,35 @@ def _assessed(rt: Runtime, session: Session, now: datetime, today: date) -> list
     return items
 
 
+def _open_problems(session: Session, items: list[Item], today: date) -> dict[int, list[dict[str, Any]]]:
+    """The open problems (问题清单) of the active projects of ``items``, by project, by due date."""
+    if not items:
+        return {}
+    active = {i.project.id for i in items}
+    query = (
+        select(Problem, Unit.name)
+        .join(Unit, Unit.id == Problem.owner_unit_id)
+        .where(Problem.closed_at.is_(None))
+        .order_by(Problem.due_on, Problem.id)
+    )
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for problem, owner in session.execute(query):
+        if problem.project_id not in active:
+            continue
+        out[problem.project_id].append(
+            {
+                "id": problem.id,
+                "level": problem.level,
+                "level_label": PROBLEM_LEVELS.get(problem.level, problem.level),
+                "text": problem.text,
+                "owner": owner,
+                "due_on": problem.due_on.isoformat(),
+                "overdue_days": max((today - problem.due_on).days, 0),
+            }
+        )
+    return dict(out)
+
+
 def _due_between(item: Item, first: date, last: date) -> bool:
     """Its deadline (on hold: its expected restart date) falls between ``first`` and ``last``."""
     project = item.project
@@ -168,8 +208,11 @@ def _roles(rt: Runtime, person: Official, theirs: list[Item], reader: bool) -> s
     return "、".join(roles)
 
 
-def _summary(rt: Runtime, items: list[Item], today: date, sunday: date) -> dict[str, Any] | None:
-    """The county summary; None when the county has nothing lit, no hold running out or held too long."""
+def _summary(
+    rt: Runtime, items: list[Item], problems: dict[int, list[dict[str, Any]]], today: date, sunday: date
+) -> dict[str, Any] | None:
+    """The county summary; None when the county has nothing lit, no hold running out or held too long,
+    and no problem overdue."""
     units: dict[str, dict[str, Any]] = {}
     totals: dict[str, Any] = {"name": "合计", **dict.fromkeys(_COLUMNS, 0)}
     for item in items:
@@ -212,8 +255,10 @@ def _summary(rt: Runtime, items: list[Item], today: date, sunday: date) -> dict[
         "long_holds": long_holds,
         "long_hold_months": months,
         "longest_overdue": [i.shown for i in overdue[:LONGEST]],
+        "problems_open": sum(len(rows) for rows in problems.values()),
+        "problems_overdue": sum(1 for rows in problems.values() for p in rows if p["overdue_days"] > 0),
     }
-    if not (summary["lit"] or running_out or long_holds):
+    if not (summary["lit"] or running_out or long_holds or summary["problems_overdue"]):
         return None
     return summary
 

@@ -25,10 +25,12 @@ def sweep(c: Context, now: str | None, dry_run: bool, as_json: bool) -> None:
         return
     if dry_run:
         planned = _("would queue: project {project} {kind} {level} → {official} ({role})")
+        of_unit = _("would queue: unit {unit} {kind} {level} → {official} ({role})")
         for item in result.planned:
             click.echo(
-                planned.format(
+                (planned if item["project_id"] is not None else of_unit).format(
                     project=item["project_id"],
+                    unit=item.get("unit_name") or "",
                     kind=label(NoticeKind, item["kind"]),
                     level=level_text(item["kind"], item["level"], item["repeat_no"]),
                     official=item["recipient_name"],

@@ -202,15 +202,16 @@ def _list_row(r: ProjectView) -> list[object]:
 @pass_ctx
 def project_show(c: Context, project_id: int, as_json: bool, now: str | None) -> None:
     """Show every field of a project, its stage and since when, its deadline and warning level."""
-    view = ledger.get_project(c.runtime(now), project_id)
+    detail = ledger.show_project(c.runtime(now), project_id)
     if as_json:
-        emit_json(view.to_dict())
+        emit_json(detail.to_dict())
         return
-    for line in _shown(view):  # a reason or a note may hold line breaks: each line escaped on its own
+    # a reason or a note may hold line breaks: each line escaped on its own
+    for line in _shown(detail.project):
         click.echo("\n".join(printable(part) for part in line.split("\n")))
     from followup.cli.supervision import supervision_lines  # issue 9: open problems, 督办 notices
 
-    for line in supervision_lines(c.runtime(now), project_id):
+    for line in supervision_lines(detail.problems, detail.notices):
         click.echo(printable(line))
 
 
@@ -392,6 +393,18 @@ CHANGES = {
     "deadline": N_("deadline"),
     "until": N_("expected restart"),
     "last_followup": N_("last follow-up"),
+    # supervision (问题清单, 督办 notices, reporting rounds)
+    "problem": N_("problem no."),
+    "level": N_("problem level"),
+    "owner": N_("owner"),
+    "due_on": N_("problem due date"),
+    "notice": N_("notice number"),
+    "notice_id": N_("notice id"),
+    "reply_due": N_("reply due"),
+    "round": N_("reporting round"),
+    "problems": N_("problems"),
+    "next_step": N_("next step"),
+    "funds": N_("funds reported"),
 }
 
 

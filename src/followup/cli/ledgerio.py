@@ -157,8 +157,43 @@ def import_(
             )
         )
     )
+    _notes(result)
     if dry_run:
         _forecast(result)
+
+
+#: how many notes the terminal shows (--json has them all)
+NOTES_SHOWN = 50
+
+
+def _notes(result: ledgerio.ImportResult) -> None:
+    """The lines whose date was taken as the import day, one each."""
+    if not result.notes:
+        return
+    click.echo(
+        ngettext(
+            "{n} line had no date for its stage; the import day was taken:",
+            "{n} lines had no date for their stage; the import day was taken:",
+            len(result.notes),
+        ).format(n=len(result.notes))
+    )
+    for n in result.notes[:NOTES_SHOWN]:
+        if n.what == "recorded":
+            text = _("row {row} project {name}: no {field} given, so {field} is the import day {day}")
+        else:
+            text = _(
+                "row {row} project {name}: no {field} given, so it entered {stage} on the import day {day}"
+            )
+        click.echo(
+            printable(
+                "  "
+                + text.format(
+                    row=n.row, name=n.name, field=n.field_label, stage=n.stage_label, day=n.day.isoformat()
+                )
+            )
+        )
+    if len(result.notes) > NOTES_SHOWN:
+        click.echo("  " + _("… and {n} more (see --json)").format(n=len(result.notes) - NOTES_SHOWN))
 
 
 def _problem_columns() -> list[Column]:

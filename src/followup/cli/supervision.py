@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import click
 
 from followup.app import rounds, supervision
 from followup.app.rounds import RoundStatus
-from followup.app.runtime import Runtime
 from followup.app.supervision import NoticeView, ProblemView
 from followup.cli.output import Column, table, when
 from followup.cli.root import PROJECT_ID, Context, cli, emit_json, json_option, now_option, pass_ctx
@@ -126,7 +126,7 @@ def _problem_row(v: ProblemView) -> list[object]:
     ]
 
 
-def supervision_lines(rt: Runtime, project_id: int) -> list[str]:
+def supervision_lines(problems: Sequence[ProblemView], notices: Sequence[NoticeView]) -> list[str]:
     """A project's open problems and its 督办 notices, a line each (``project show``)."""
     lines = [
         _("  problem {id} [{level}] {text} — {owner}, due {due}{late}").format(
@@ -137,9 +137,9 @@ def supervision_lines(rt: Runtime, project_id: int) -> list[str]:
             due=when(v.due_on),
             late=_(", overdue {days} days").format(days=v.overdue_days) if v.overdue_days else "",
         )
-        for v in supervision.open_problems(rt, project_id)
+        for v in problems
     ]
-    for n in supervision.project_notices(rt, project_id):
+    for n in notices:
         if n.replied_at is not None:
             state = _("replied {day}").format(day=when(n.replied_at)[:10])
         else:
