@@ -18,7 +18,7 @@ import pytest
 from tests.helpers import Cli, snapshot
 
 NOW = "2026-11-20 10:00"
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "county-ledger-sample.xlsx"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "county-ledger-sample.xlsx"
 
 UNITS = (
     ("bureau", "县投资促进服务中心", "department"),
