@@ -17,9 +17,15 @@ What it measures, in the same run on the same SQLite file
       into production did; then ``GROUP BY`` cohort: signed, started, in production. A GROUP BY over
       today's ``projects`` row would be faster and answer another question (today, not as of a day).
 
-The report's numbers are checked against the query's (signed, started, in production, all years and
-one cohort) before any time is printed. It prints the best of ``--runs`` of each, the ratio report/sql
-(target ≤ 3×), and the reconstruction's share.
+    * sql stage times: the stays by hand — each stage line ends the stay its project's previous line
+      began (``LAG`` over the lines of a project), counted per stage and number of local days in a
+      ``GROUP BY``; the medians and 90th percentiles from those counts.
+
+The report's numbers are checked against the queries' (signed, started, in production, all years and
+one cohort; every stage's stays, median and 90th percentile) before any time is printed. It prints the
+best of ``--runs`` of each and two ratios: report / headline SQL (the report also pairs the stays, so
+this one is not like for like) and report / (headline SQL + stage-times SQL), the same figures on both
+sides, which the target (≤ 3×) is judged on.
 
 The database: the organisation through the use cases, then projects and their history bulk-inserted
 with raw ``sqlite3`` as the ORM stores them (UTC naive text, amounts in hundredths): every project
@@ -52,6 +58,7 @@ from sqlalchemy import text
 from followup.app import organisation
 from followup.app.report import build_report
 from followup.app.runtime import Runtime
+from followup.domain.metrics import stage_times_of
 from followup.settings import load_settings
 
 TARGET = 3.0
@@ -240,6 +247,23 @@ GROUP BY cohort ORDER BY cohort
 """
 
 
+#: The stage times by hand: each stage line ends the stay its project's previous line began (a stay in
+#: terminated is none), in the county's local days; how many stays lasted each number of days, per stage.
+SQL_STAYS = """
+WITH lines AS (
+  SELECT e.to_stage AS stage, CAST(julianday(e.at, '+8 hours') + 0.5 AS INTEGER) AS day,
+         LAG(e.to_stage) OVER w AS before,
+         LAG(CAST(julianday(e.at, '+8 hours') + 0.5 AS INTEGER)) OVER w AS since
+  FROM project_events e JOIN projects p ON p.id = e.project_id
+  WHERE p.voided_at IS NULL AND e.kind IN ('created', 'move', 'void') AND e.at < :end
+  WINDOW w AS (PARTITION BY e.project_id ORDER BY e.id)
+)
+SELECT before, day - since AS days, COUNT(*) FROM lines
+WHERE before IS NOT NULL AND before <> 'terminated'
+GROUP BY before, days
+"""
+
+
 def best(runs: int, work: Callable[[], T]) -> tuple[float, T]:
     times: list[float] = []
     result: Any = None
@@ -273,11 +297,19 @@ def main(argv: list[str] | None = None) -> int:
             with engine.connect() as conn:
                 return [tuple(r) for r in conn.execute(text(SQL), {"end": end})]  # type: ignore[misc]
 
+        def stays() -> list[Any]:
+            with engine.connect() as conn:
+                days: dict[str, dict[int, int]] = {}
+                for stage, n_days, n in conn.execute(text(SQL_STAYS), {"end": end}):
+                    days.setdefault(stage, {})[n_days] = n
+                return [(t.stage, t.n, t.median, t.p90) for t in stage_times_of(days)]
+
         def report() -> Any:
             return build_report(rt, as_of=AS_OF, with_lights=False)
 
         sql()  # warm the cache alike
         sql_s, cohorts = best(args.runs, sql)
+        stays_s, by_hand = best(args.runs, stays)
         report_s, view = best(args.runs, report)
         from followup.app import board
 
@@ -303,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         ):
             print(f"MISMATCH cohort {year}")
             return 2
+        mine_times = [(t.stage, t.n, t.median, t.p90) for t in view.stage_times]
+        if [t for t in mine_times if t[1]] != [t for t in by_hand if t[1]]:
+            print(f"MISMATCH stage times: report {mine_times}, sql {by_hand}")
+            return 2
         print(f"as of {AS_OF}: cohorts (year, signed, started, in production) {cohorts}")
         print(
             f"report: 开工率 {figures['start_rate'].percent} ({started_n}/{signed}), "
@@ -312,9 +348,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sql GROUP BY (from history)     {sql_s * 1000:8.0f} ms")
         print(f"build_report (without lights)   {report_s * 1000:8.0f} ms")
         print(f"lights by unit (status board)   {lights_s * 1000:8.0f} ms  (today's board, not compared)")
-        print(f"ratio report/sql {ratio:.2f}× (target ≤ {TARGET:g}×): {'OK' if ratio <= TARGET else 'OVER'}")
+        full = report_s / (sql_s + stays_s)
+        print(f"sql stage times (LAG, GROUP BY) {stays_s * 1000:8.0f} ms")
+        print(f"ratio report/sql, headline figures only      {ratio:.2f}× (the report also computes stays)")
+        verdict = "OK" if full <= TARGET else "OVER"
+        print(f"ratio report/sql, with the stage times too   {full:.2f}× (target ≤ {TARGET:g}×): {verdict}")
         rt.close()
-        return 0 if ratio <= TARGET else 1
+        return 0 if full <= TARGET else 1
 
 
 if __name__ == "__main__":
