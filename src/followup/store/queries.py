@@ -441,3 +441,36 @@ def delivery_health(conn: Connection, now: datetime) -> DeliveryHealth:
         .limit(1)
     ).scalar()
     return DeliveryHealth(int(overdue), oldest, int(deferrals), int(unknown), last_error)
+
+
+# --------------------------------------------------------------------------- bulk loads (the ledger import)
+
+
+def reserve_ids(conn: Connection, table: Any, n: int) -> list[int]:
+    """``n`` new ids for ``table``, to insert with: on PostgreSQL from its sequence; on SQLite after the
+    largest (the caller holds the write lock: SQLite writers are serialised by BEGIN IMMEDIATE)."""
+    if n <= 0:
+        return []
+    name = table.name
+    if conn.dialect.name == "postgresql":
+        sql = f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, {int(n)})"
+        return [int(i) for (i,) in conn.exec_driver_sql(sql)]
+    top = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {name}").scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + n))
+
+
+def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows`` (every row the same keys, ids included) through the driver's executemany, each
+    value converted once by its column's type (None stays NULL): the ORM's bulk INSERT with RETURNING
+    converts and renders every row in Python, most of a large import's time."""
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    convert = {
+        c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns
+    }
+    ready = [
+        {c: (v if (v := row[c]) is None or convert[c] is None else convert[c](v)) for c in columns}
+        for row in rows
+    ]
+    return _executemany(conn, table.insert(), ready)
