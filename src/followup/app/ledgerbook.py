@@ -162,13 +162,19 @@ def _sheet_rows(source: Any, strings: list[str], dates: set[int], from_excel: An
     return rows
 
 
+_COLUMN_INDEX: dict[str, int] = {}
+
+
 def _column_index(ref: str) -> int:
-    index = 0
-    for char in ref:
-        if not char.isalpha():
-            break
-        index = index * 26 + ord(char.upper()) - 64
-    return index - 1
+    """The column of a cell reference (``AB12`` → 27), its letters worked out once."""
+    letters = ref.rstrip("0123456789")
+    index = _COLUMN_INDEX.get(letters)
+    if index is None:
+        index = 0
+        for char in letters:
+            index = index * 26 + ord(char.upper()) - 64
+        index = _COLUMN_INDEX[letters] = index - 1
+    return index
 
 
 def _cell_value(

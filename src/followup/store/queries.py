@@ -466,11 +466,22 @@ def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return 0
     columns = list(rows[0])
-    convert = {
+    converters = {
         c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns
     }
-    ready = [
-        {c: (v if (v := row[c]) is None or convert[c] is None else convert[c](v)) for c in columns}
-        for row in rows
-    ]
+    memos: dict[str, dict[Any, Any]] = {c: {} for c in columns}
+
+    def converted(column: str, value: Any) -> Any:
+        convert = converters[column]
+        if value is None or convert is None:
+            return value
+        if isinstance(value, (dict, list)):  # JSON: not hashable, rarely repeated
+            return convert(value)
+        memo = memos[column]  # the same instants and amounts recur on thousands of rows
+        out = memo.get(value, memo)
+        if out is memo:
+            out = memo[value] = convert(value)
+        return out
+
+    ready = [{c: converted(c, row[c]) for c in columns} for row in rows]
     return _executemany(conn, table.insert(), ready)
