@@ -47,8 +47,27 @@ class Stay:
         return (self.end - self.start).days
 
 
+class _Reached:
+    """What a project (or a kind of them) had reached by the report's day: signing, groundbreaking,
+    production."""
+
+    reached: frozenset[str]
+
+    @property
+    def signed(self) -> bool:
+        return SIGNING in self.reached
+
+    @property
+    def started(self) -> bool:
+        return GROUNDBREAKING in self.reached
+
+    @property
+    def produced(self) -> bool:
+        return PRODUCTION in self.reached
+
+
 @dataclass(frozen=True)
-class ProjectAsOf:
+class ProjectAsOf(_Reached):
     """One project as it stood at the end of the report's day, rebuilt from its history.
 
     ``reached``: every lifecycle stage it had reached by then — a stage it entered, and every stage
@@ -71,18 +90,6 @@ class ProjectAsOf:
     officer: str | None = None
     leader: str | None = None
     stays: tuple[Stay, ...] = ()
-
-    @property
-    def signed(self) -> bool:
-        return SIGNING in self.reached
-
-    @property
-    def started(self) -> bool:
-        return GROUNDBREAKING in self.reached
-
-    @property
-    def produced(self) -> bool:
-        return PRODUCTION in self.reached
 
     @property
     def cohort(self) -> int | None:
@@ -487,7 +494,7 @@ def summary_funnel(summary: Summary, stages: Sequence[str] = LIFECYCLE) -> list[
 
 
 @dataclass(frozen=True)
-class Kind:
+class Kind(_Reached):
     """What the figures ask of a project: projects of one kind are counted alike by every figure, so
     that the figures can be worked out from how many projects there are of each kind (:class:`Tally`)
     without one object per project. ``large``, ``on_map`` and ``funded`` are for the settings and the
@@ -503,18 +510,6 @@ class Kind:
     on_map: bool = False  # tied to a link of the chain map
     funded: bool = False  # at least the good funds ratio of its contracted amount in place
     group: str | None = None
-
-    @property
-    def signed(self) -> bool:
-        return SIGNING in self.reached
-
-    @property
-    def started(self) -> bool:
-        return GROUNDBREAKING in self.reached
-
-    @property
-    def produced(self) -> bool:
-        return PRODUCTION in self.reached
 
     @property
     def performing(self) -> bool:
