@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from followup.app.report import reconstruct, reconstruct_by_replay
+from followup.app.report_rebuild import reconstruct
+from followup.app.report_replay import reconstruct_by_replay
 from tests.county import SMALL
 from tests.helpers import Cli, make_runtime
 

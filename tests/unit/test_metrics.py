@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from followup.app.report import TRACKED, _Current, replay
+from followup.app.report_rebuild import TRACKED, _Current
+from followup.app.report_replay import replay
 from followup.domain import metrics
 from followup.domain.chains import Chain, ChainMap, Link
 from followup.domain.metrics import (

@@ -123,30 +123,45 @@ def xlsx(view: BulletinView) -> bytes:
     """The bulletin as a workbook: 指标, 红黑榜 (with bar charts of the scores and the lights), 红灯约谈项目,
     超期问题, 督办通知, 漏斗 (a bar chart)."""
     from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
 
     book = Workbook()
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="F0F0F0")
-
-    def sheet(title: str, header: list[str], rows: list[list[Any]], widths: list[int]) -> Any:
-        ws = book.create_sheet(title)
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font, cell.fill = bold, head_fill
-        for row in rows:
-            ws.append(row)
-        for i, width in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = width
-        ws.freeze_panes = "A2"
-        return ws
-
     first = book.active
     assert first is not None
     book.remove(first)
-    figures = sheet(
+    _figures_sheet(book, view)
+    _ranking_sheet(book, view)
+    _flagged_sheet(book, view)
+    _problems_sheet(book, view)
+    _notices_sheet(book, view)
+    _funnel_sheet(book, view)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet(book: Any, title: str, header: list[str], rows: list[list[Any]], widths: list[int]) -> Any:
+    """A sheet of ``book``: a bold header line, the rows, the columns' widths, the header frozen."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    ws = book.create_sheet(title)
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="F0F0F0")
+    for row in rows:
+        ws.append(row)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    return ws
+
+
+def _figures_sheet(book: Any, view: BulletinView) -> None:
+    """指标: the figures and indicators against the month before, under the bulletin's title."""
+    from openpyxl.styles import Alignment, Font
+
+    figures = _sheet(
+        book,
         "指标",
         ["指标", "本月", "分子", "分母", "上月", "变化（百分点）", "口径"],
         [
@@ -165,24 +180,27 @@ def xlsx(view: BulletinView) -> bytes:
     figures["A1"].font = Font(bold=True, color="C00000", size=13)
     figures.freeze_panes = "A3"
 
+
+def _ranking_sheet(book: Any, view: BulletinView) -> None:
+    """红黑榜: the units ranked, with their score's components and lights, and two bar charts."""
     weight_names = [name for name, _w in view.score]
-    ranking_rows = []
-    for r in view.rankings:
-        for u in r.units:
-            ranking_rows.append(
-                [
-                    r.kind_label,
-                    u.rank,
-                    u.name,
-                    u.score,
-                    *(u.components.get(name, 0.0) for name in weight_names),
-                    u.active,
-                    *(u.lights[key] for key, _c in LIGHT_COLORS),
-                    u.stale,
-                    "红榜" if u in r.best else "黑榜" if u in r.worst else "",
-                ]
-            )
-    ranking = sheet(
+    rows = [
+        [
+            r.kind_label,
+            u.rank,
+            u.name,
+            u.score,
+            *(u.components.get(name, 0.0) for name in weight_names),
+            u.active,
+            *(u.lights[key] for key, _c in LIGHT_COLORS),
+            u.stale,
+            "红榜" if u in r.best else "黑榜" if u in r.worst else "",
+        ]
+        for r in view.rankings
+        for u in r.units
+    ]
+    ranking = _sheet(
+        book,
         "红黑榜",
         [
             "类别",
@@ -195,37 +213,49 @@ def xlsx(view: BulletinView) -> bytes:
             "无跟进",
             "榜单",
         ],
-        ranking_rows,
+        rows,
         [8, 6, 22, 8, *([12] * len(weight_names)), 6, 6, 6, 6, 6, 6, 8, 8],
     )
-    ranking.cell(row=len(ranking_rows) + 3, column=1, value="得分 = " + view.score_definition)
-    if ranking_rows:
-        n = len(ranking_rows) + 1
-        scores = BarChart()
-        scores.type = "bar"
-        scores.title = "各单位得分"
-        scores.y_axis.title = "得分"
-        scores.add_data(Reference(ranking, min_col=4, min_row=1, max_row=n), titles_from_data=True)
-        scores.set_categories(Reference(ranking, min_col=3, min_row=2, max_row=n))
-        scores.height, scores.width = 3 + 0.6 * len(ranking_rows), 16
-        ranking.add_chart(scores, f"A{n + 5}")
-        lights = BarChart()
-        lights.type = "bar"
-        lights.grouping = "stacked"
-        lights.overlap = 100
-        lights.title = "各单位在办项目亮灯情况"
-        first_light = 5 + len(weight_names) + 1
-        lights.add_data(
-            Reference(ranking, min_col=first_light, max_col=first_light + 4, min_row=1, max_row=n),
-            titles_from_data=True,
-        )
-        lights.set_categories(Reference(ranking, min_col=3, min_row=2, max_row=n))
-        for series, (_key, color) in zip(lights.series, LIGHT_COLORS, strict=True):
-            series.graphicalProperties.solidFill = color.lstrip("#")
-        lights.height, lights.width = 3 + 0.6 * len(ranking_rows), 16
-        ranking.add_chart(lights, f"J{n + 5}")
+    ranking.cell(row=len(rows) + 3, column=1, value="得分 = " + view.score_definition)
+    if rows:
+        _ranking_charts(ranking, len(rows), len(weight_names))
 
-    sheet(
+
+def _ranking_charts(ranking: Any, units: int, weights: int) -> None:
+    """The 红黑榜 sheet's charts: the scores, and the lights stacked (``units`` lines, ``weights``
+    component columns)."""
+    from openpyxl.chart import BarChart, Reference
+
+    n = units + 1
+    scores = BarChart()
+    scores.type = "bar"
+    scores.title = "各单位得分"
+    scores.y_axis.title = "得分"
+    scores.add_data(Reference(ranking, min_col=4, min_row=1, max_row=n), titles_from_data=True)
+    scores.set_categories(Reference(ranking, min_col=3, min_row=2, max_row=n))
+    scores.height, scores.width = 3 + 0.6 * units, 16
+    ranking.add_chart(scores, f"A{n + 5}")
+    lights = BarChart()
+    lights.type = "bar"
+    lights.grouping = "stacked"
+    lights.overlap = 100
+    lights.title = "各单位在办项目亮灯情况"
+    first_light = 5 + weights + 1
+    lights.add_data(
+        Reference(ranking, min_col=first_light, max_col=first_light + 4, min_row=1, max_row=n),
+        titles_from_data=True,
+    )
+    lights.set_categories(Reference(ranking, min_col=3, min_row=2, max_row=n))
+    for series, (_key, color) in zip(lights.series, LIGHT_COLORS, strict=True):
+        series.graphicalProperties.solidFill = color.lstrip("#")
+    lights.height, lights.width = 3 + 0.6 * units, 16
+    ranking.add_chart(lights, f"J{n + 5}")
+
+
+def _flagged_sheet(book: Any, view: BulletinView) -> None:
+    """红灯约谈项目: the red and 约谈 projects."""
+    _sheet(
+        book,
         "红灯约谈项目",
         ["灯", "项目编号", "项目", "责任单位", "阶段", "亮灯日期", "超期天数", "包联领导", "责任人"],
         [
@@ -234,7 +264,12 @@ def xlsx(view: BulletinView) -> bytes:
         ],
         [6, 8, 30, 22, 10, 12, 10, 10, 10],
     )
-    sheet(
+
+
+def _problems_sheet(book: Any, view: BulletinView) -> None:
+    """超期问题: the problems past their due date."""
+    _sheet(
+        book,
         "超期问题",
         ["编号", "项目编号", "项目", "问题", "级别", "牵头单位", "期限", "超期天数"],
         [
@@ -243,7 +278,12 @@ def xlsx(view: BulletinView) -> bytes:
         ],
         [6, 8, 26, 40, 6, 22, 12, 8],
     )
-    sheet(
+
+
+def _notices_sheet(book: Any, view: BulletinView) -> None:
+    """督办通知: the open 督办 notices."""
+    _sheet(
+        book,
         "督办通知",
         ["文号", "项目编号", "项目", "责任单位", "印发日期", "回复期限", "超期天数"],
         [
@@ -252,7 +292,14 @@ def xlsx(view: BulletinView) -> bytes:
         ],
         [18, 8, 26, 22, 12, 12, 8],
     )
-    funnel = sheet(
+
+
+def _funnel_sheet(book: Any, view: BulletinView) -> None:
+    """漏斗: the projects that reached each stage, and a bar chart with 线索 on top."""
+    from openpyxl.chart import BarChart, Reference
+
+    funnel = _sheet(
+        book,
         "漏斗",
         ["阶段", "项目数", "占线索"],
         [[s.label, s.count, s.share] for s in view.funnel],
@@ -271,9 +318,6 @@ def xlsx(view: BulletinView) -> bytes:
         chart.x_axis.scaling.orientation = "maxMin"  # 线索 on top, as a funnel reads
         chart.legend = None
         funnel.add_chart(chart, "E2")
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def write(rt: Runtime, view: BulletinView, fmt: str) -> bytes:

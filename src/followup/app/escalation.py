@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from followup.domain import overdue
 from followup.domain.kinds import NoticeKind, NoticeStatus, Role
 from followup.domain.ladder import Memo, assess
 from followup.domain.notices import NoticeKey, ProjectClock
+from followup.domain.roster import Roster
 from followup.domain.timeutil import as_utc, show
 from followup.domain.workflow import TERMINATED
 from followup.store import mailing, queries
@@ -77,37 +79,7 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
         rows: list[dict[str, Any]] = supervision.overdue_rows(rt, conn, now, roster, stored)
         if not due and not rows:
             return result
-        memo: Memo = {}
-        placed_in = records.placements(rt)
-        skipped: dict[str, list[int]] = defaultdict(list)
-        reds: list[supervision.Red] = []  # owed a 督办 notice: their deadline ladder is at red or higher
-        looks: list[dict[str, Any]] = []
-        for p in due:
-            placed = placed_in(p.workflow, p.stage)
-            if placed.workflow is None or placed.problem is not None:
-                # Left due: every sweep says so again until the project is repaired or terminated; the
-                # supervision office is told once (the notification's identity).
-                skipped[placed.problem or ""].append(p.id)
-                key = NoticeKey.stranded(ProjectClock.from_row(p), placed.problem or "")
-                for person in roster.holders.get(Role.SUPERVISION, ()):
-                    rows.append(_row(p.id, key, person, Role.SUPERVISION, stored(now)))
-                continue
-            assessment = assess(placed.workflow, ProjectClock.from_row(p), now, rt.calendar, rt.zone, memo)
-            for owed in assessment.owed:
-                for role, person in roster.resolve(owed.roles, p.officer_id, p.unit_id, p.leader_id):
-                    rows.append(_row(p.id, owed.key, person, role, stored(owed.due_at)))
-                if owed.key.kind is NoticeKind.DEADLINE and overdue.at_or_past(
-                    placed.workflow.ladder_for(p.stage), owed.key.level
-                ):
-                    reds.append(supervision.Red(p.id, p.unit_id, owed.key.stage_seq, owed.key.round))
-            looks.append(
-                {
-                    "pid": p.id,
-                    "seen_version": p.version,
-                    "new_level": assessment.level.key if assessment.level else None,
-                    "next_at_stored": stored(assessment.next_at),
-                }
-            )
+        reds, looks, skipped = _look_at(rt, due, now, roster, stored, rows)
         result.skipped = sorted(pid for ids in skipped.values() for pid in ids)
         _report_skipped(skipped)
         if dry_run:
@@ -127,6 +99,46 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
             result.queued,
         )
     return result
+
+
+def _look_at(
+    rt: Runtime, due: Sequence[Any], now: datetime, roster: Roster, stored: Any, rows: list[dict[str, Any]]
+) -> tuple[list[supervision.Red], list[dict[str, Any]], dict[str, list[int]]]:
+    """Assess the ``due`` projects: append the notifications they owe to ``rows``; return those owed a
+    督办 notice (their deadline ladder is at red or higher), their next looks, and the projects skipped
+    (by problem) because their stage is not placed in a workflow."""
+    memo: Memo = {}
+    placed_in = records.placements(rt)
+    skipped: dict[str, list[int]] = defaultdict(list)
+    reds: list[supervision.Red] = []
+    looks: list[dict[str, Any]] = []
+    for p in due:
+        placed = placed_in(p.workflow, p.stage)
+        if placed.workflow is None or placed.problem is not None:
+            # Left due: every sweep says so again until the project is repaired or terminated; the
+            # supervision office is told once (the notification's identity).
+            skipped[placed.problem or ""].append(p.id)
+            key = NoticeKey.stranded(ProjectClock.from_row(p), placed.problem or "")
+            for person in roster.holders.get(Role.SUPERVISION, ()):
+                rows.append(_row(p.id, key, person, Role.SUPERVISION, stored(now)))
+            continue
+        assessment = assess(placed.workflow, ProjectClock.from_row(p), now, rt.calendar, rt.zone, memo)
+        for owed in assessment.owed:
+            for role, person in roster.resolve(owed.roles, p.officer_id, p.unit_id, p.leader_id):
+                rows.append(_row(p.id, owed.key, person, role, stored(owed.due_at)))
+            if owed.key.kind is NoticeKind.DEADLINE and overdue.at_or_past(
+                placed.workflow.ladder_for(p.stage), owed.key.level
+            ):
+                reds.append(supervision.Red(p.id, p.unit_id, owed.key.stage_seq, owed.key.round))
+        looks.append(
+            {
+                "pid": p.id,
+                "seen_version": p.version,
+                "new_level": assessment.level.key if assessment.level else None,
+                "next_at_stored": stored(assessment.next_at),
+            }
+        )
+    return reds, looks, skipped
 
 
 def _planned(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

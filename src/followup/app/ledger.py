@@ -20,7 +20,7 @@ from followup.domain.timeutil import in_zone, local_day
 from followup.domain.workflow import ON_HOLD, SIDE_STATES, TERMINATED, Workflow
 from followup.errors import DuplicateKey, InvalidInput
 from followup.i18n import _, listed, named
-from followup.store.models import Project, ProjectEvent, Unit
+from followup.store.models import Official, Project, ProjectEvent, Unit
 
 
 @dataclass
@@ -95,21 +95,36 @@ def add_project(
         result = records.reschedule(rt, row, workflow, now)
         session.add(row)
         session.flush()
-        changes = {k: records.shown(v) for k, v in values.items()}
-        if last_followup is not None:  # kept with the line, as the ledger said it
-            changes["last_followup"] = records.shown(in_zone(last_followup, rt.zone))
-        records.record_event(
-            rt,
-            session,
-            row,
-            EventKind.CREATED,
-            at=since,
-            now=now,
-            by=actor,
-            to_stage=stage,
-            changes=changes or None,
-        )
+        _record_entry(rt, session, row, values, since=since, now=now, by=actor, last_followup=last_followup)
         return records.project_view(rt, row, workflow, result)
+
+
+def _record_entry(
+    rt: Runtime,
+    session: Session,
+    row: Project,
+    values: dict[str, Any],
+    *,
+    since: datetime,
+    now: datetime,
+    by: Official | None,
+    last_followup: datetime | None,
+) -> None:
+    """The project's first line of history: its entry at its stage, with the values entered."""
+    changes = {k: records.shown(v) for k, v in values.items()}
+    if last_followup is not None:  # kept with the line, as the ledger said it
+        changes["last_followup"] = records.shown(in_zone(last_followup, rt.zone))
+    records.record_event(
+        rt,
+        session,
+        row,
+        EventKind.CREATED,
+        at=since,
+        now=now,
+        by=by,
+        to_stage=row.stage,
+        changes=changes or None,
+    )
 
 
 def _quiet_from(rt: Runtime, since: datetime, last_followup: datetime | None, now: datetime) -> datetime:

@@ -285,39 +285,8 @@ def deactivate_official(
         successor = records.official(session, reassign_to, what=_("successor")) if reassign_to else None
         if successor is not None and successor.id == row.id:
             raise InvalidInput(_("cannot reassign projects to the official who leaves"))
-        projects = (
-            session.scalars(
-                select(Project)
-                .where(
-                    (Project.officer_id == row.id) | (Project.leader_id == row.id),
-                    Project.stage != TERMINATED,
-                )
-                .order_by(Project.id)
-            )
-            .unique()
-            .all()
-        )
-        if projects and successor is None:
-            ids = ", ".join(str(p.id) for p in projects)
-            raise StillReferenced(
-                ngettext(
-                    "{key!r} ({name}) still follows {n} active project: {ids}; "
-                    "give --reassign-to OFFICIAL --by OFFICIAL to hand it over",
-                    "{key!r} ({name}) still follows {n} active projects: {ids}; "
-                    "give --reassign-to OFFICIAL --by OFFICIAL to hand them over",
-                    len(projects),
-                ).format(key=row.key, name=row.name, n=len(projects), ids=ids)
-            )
-        if projects and actor is None:
-            raise InvalidInput(
-                ngettext(
-                    "handing over {n} project writes its history: "
-                    "give --by OFFICIAL (who records the handover)",
-                    "handing over {n} projects writes their history: "
-                    "give --by OFFICIAL (who records the handover)",
-                    len(projects),
-                ).format(n=len(projects))
-            )
+        projects = _followed(session, row)
+        _check_handover(row, projects, successor, actor)
         for project in projects:
             assert successor is not None  # refused above when there are projects to hand over
             changes = _hand_over(project, row, successor, reassign_to)
@@ -337,6 +306,49 @@ def deactivate_official(
         row.left_at = now
         session.flush()
         return official_view(row), [p.id for p in projects]
+
+
+def _followed(session: Session, row: Official) -> list[Project]:
+    """The projects ``row`` follows as case officer or leader in charge that are not terminated, by id."""
+    return list(
+        session.scalars(
+            select(Project)
+            .where(
+                (Project.officer_id == row.id) | (Project.leader_id == row.id),
+                Project.stage != TERMINATED,
+            )
+            .order_by(Project.id)
+        )
+        .unique()
+        .all()
+    )
+
+
+def _check_handover(
+    row: Official, projects: list[Project], successor: Official | None, actor: Official | None
+) -> None:
+    """Someone who still follows projects leaves only handing them over to a successor, recorded by
+    someone."""
+    if projects and successor is None:
+        ids = ", ".join(str(p.id) for p in projects)
+        raise StillReferenced(
+            ngettext(
+                "{key!r} ({name}) still follows {n} active project: {ids}; "
+                "give --reassign-to OFFICIAL --by OFFICIAL to hand it over",
+                "{key!r} ({name}) still follows {n} active projects: {ids}; "
+                "give --reassign-to OFFICIAL --by OFFICIAL to hand them over",
+                len(projects),
+            ).format(key=row.key, name=row.name, n=len(projects), ids=ids)
+        )
+    if projects and actor is None:
+        raise InvalidInput(
+            ngettext(
+                "handing over {n} project writes its history: give --by OFFICIAL (who records the handover)",
+                "handing over {n} projects writes their history: "
+                "give --by OFFICIAL (who records the handover)",
+                len(projects),
+            ).format(n=len(projects))
+        )
 
 
 def _hand_over(

@@ -278,37 +278,9 @@ def report(
         actor = records.official(session, by, what=_("--by official"))
         if row.closed_at is not None:
             raise InvalidInput(_("the round of {period} is closed").format(period=row.period))
-        conn = session.connection()
-        asked = {
-            pid for pid, _n, _u in conn.execute(_asked(row.id, row.opened_at, _unit_ids(conn, row.units)))
-        }
-        if project.id not in asked:
-            raise InvalidInput(
-                _(
-                    "project {id} is not asked for in the round of {period} (not of its units, entered after "
-                    "it was opened, or terminated)"
-                ).format(id=project.id, period=row.period)
-            )
-        earlier = session.scalars(
-            select(RoundReport).where(RoundReport.round_id == row.id, RoundReport.project_id == project.id)
-        ).one_or_none()
-        if earlier is not None:
-            raise Conflict(
-                _("project {id} already reported in the round of {period} on {day}").format(
-                    id=project.id, period=row.period, day=local_day(earlier.reported_at, rt.zone)
-                )
-            )
-        if not (
-            actor.unit_id == project.unit_id
-            or actor.id in (project.officer_id, project.leader_id)
-            or APPROVER_ROLES & set(actor.roles)
-        ):
-            raise InvalidInput(
-                _(
-                    "{key!r} ({name}) may not report on project {id}: only an official of its unit ({unit}), "
-                    "its case officer, its leader in charge, the supervision office or a principal leader may"
-                ).format(key=actor.key, name=actor.name, id=project.id, unit=project.unit.name)
-            )
+        _check_asked(session, row, project)
+        _check_not_reported(rt, session, row, project)
+        _check_reporter(project, actor)
         entry = RoundReport(
             round_id=row.id,
             project_id=project.id,
@@ -322,31 +294,7 @@ def report(
             entered_by=rt.operator[:64] if rt.operator else None,
         )
         session.add(entry)
-        if now > as_utc(project.last_activity_at):
-            project.last_activity_at = now
-        project.updated_at = now
-        placed = records.placement(rt, project.workflow, project.stage, project.held_stage)
-        records.reschedule(rt, project, placed.workflow, now)
-        changes: dict[str, Any] = {"round": row.period}
-        if problems:
-            changes["problems"] = problems
-        if next_step:
-            changes["next_step"] = next_step
-        if amount is not None:
-            changes["funds"] = records.shown(amount)
-        records.record_event(
-            rt,
-            session,
-            project,
-            EventKind.REPORT,
-            at=now,
-            now=now,
-            by=actor,
-            from_stage=project.stage,
-            to_stage=project.stage,
-            note=progress,
-            changes=changes,
-        )
+        _record_report(rt, session, project, actor, row.period, entry, now)
         session.flush()
         return ReportView(
             period=row.period,
@@ -360,6 +308,85 @@ def report(
             reported_at=in_zone(now, rt.zone),
             by=records.ref(actor),
         )
+
+
+def _check_asked(session: Session, row: ReportingRound, project: Project) -> None:
+    """The round asks for ``project``: of its units, entered before it was opened, not terminated."""
+    conn = session.connection()
+    asked = {pid for pid, _n, _u in conn.execute(_asked(row.id, row.opened_at, _unit_ids(conn, row.units)))}
+    if project.id not in asked:
+        raise InvalidInput(
+            _(
+                "project {id} is not asked for in the round of {period} (not of its units, entered after "
+                "it was opened, or terminated)"
+            ).format(id=project.id, period=row.period)
+        )
+
+
+def _check_not_reported(rt: Runtime, session: Session, row: ReportingRound, project: Project) -> None:
+    """``project`` has not reported in the round yet."""
+    earlier = session.scalars(
+        select(RoundReport).where(RoundReport.round_id == row.id, RoundReport.project_id == project.id)
+    ).one_or_none()
+    if earlier is not None:
+        raise Conflict(
+            _("project {id} already reported in the round of {period} on {day}").format(
+                id=project.id, period=row.period, day=local_day(earlier.reported_at, rt.zone)
+            )
+        )
+
+
+def _check_reporter(project: Project, actor: Official) -> None:
+    """``actor`` may report on ``project``: an official of its unit, its case officer, its leader in
+    charge, the supervision office or a principal leader."""
+    if not (
+        actor.unit_id == project.unit_id
+        or actor.id in (project.officer_id, project.leader_id)
+        or APPROVER_ROLES & set(actor.roles)
+    ):
+        raise InvalidInput(
+            _(
+                "{key!r} ({name}) may not report on project {id}: only an official of its unit ({unit}), "
+                "its case officer, its leader in charge, the supervision office or a principal leader may"
+            ).format(key=actor.key, name=actor.name, id=project.id, unit=project.unit.name)
+        )
+
+
+def _record_report(
+    rt: Runtime,
+    session: Session,
+    project: Project,
+    actor: Official,
+    period: str,
+    entry: RoundReport,
+    now: datetime,
+) -> None:
+    """A report is activity on the project (its deadlines are rescheduled) and a line of its history."""
+    if now > as_utc(project.last_activity_at):
+        project.last_activity_at = now
+    project.updated_at = now
+    placed = records.placement(rt, project.workflow, project.stage, project.held_stage)
+    records.reschedule(rt, project, placed.workflow, now)
+    changes: dict[str, Any] = {"round": period}
+    if entry.problems:
+        changes["problems"] = entry.problems
+    if entry.next_step:
+        changes["next_step"] = entry.next_step
+    if entry.funds is not None:
+        changes["funds"] = records.shown(entry.funds)
+    records.record_event(
+        rt,
+        session,
+        project,
+        EventKind.REPORT,
+        at=now,
+        now=now,
+        by=actor,
+        from_stage=project.stage,
+        to_stage=project.stage,
+        note=entry.progress,
+        changes=changes,
+    )
 
 
 def status(rt: Runtime, month: str | None = None) -> RoundStatus:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -64,6 +64,27 @@ def load(conn: Connection, notes: Sequence[Any]) -> Loaded:
     loaded = Loaded()
     if not ours:
         return loaded
+    ids = _subjects(conn, ours, loaded)
+    if ids[NoticeKind.PROBLEM]:
+        loaded.problems = {
+            r.id: r
+            for r in conn.execute(select(Problem.__table__).where(Problem.id.in_(ids[NoticeKind.PROBLEM])))
+        }
+    if ids[NoticeKind.REPLY]:
+        table = SupervisionNotice.__table__
+        loaded.notices = {
+            r.id: r
+            for r in conn.execute(select(table).where(SupervisionNotice.id.in_(ids[NoticeKind.REPLY])))
+        }
+    _load_projects(conn, loaded)
+    _load_units(conn, loaded)
+    _load_states(conn, loaded, ours)
+    return loaded
+
+
+def _subjects(conn: Connection, ours: Sequence[Any], loaded: Loaded) -> dict[str, set[int]]:
+    """The problems and notices ``ours`` are about, by kind; the units behind in a round are read into
+    ``loaded.rounds`` on the way."""
     ids: dict[str, set[int]] = {str(k): set() for k in overdue.KINDS}
     for n in ours:
         subject = overdue.subject_of(n.kind, n.round)
@@ -76,17 +97,10 @@ def load(conn: Connection, notes: Sequence[Any]) -> Loaded:
                 loaded.rounds[key] = behind(conn, *key)
         else:
             ids[n.kind].add(subject[0])
-    if ids[NoticeKind.PROBLEM]:
-        loaded.problems = {
-            r.id: r
-            for r in conn.execute(select(Problem.__table__).where(Problem.id.in_(ids[NoticeKind.PROBLEM])))
-        }
-    if ids[NoticeKind.REPLY]:
-        table = SupervisionNotice.__table__
-        loaded.notices = {
-            r.id: r
-            for r in conn.execute(select(table).where(SupervisionNotice.id.in_(ids[NoticeKind.REPLY])))
-        }
+    return ids
+
+
+def _load_projects(conn: Connection, loaded: Loaded) -> None:
     pids = {r.project_id for r in loaded.problems.values()} | {r.project_id for r in loaded.notices.values()}
     if pids:
         loaded.projects = {
@@ -103,6 +117,9 @@ def load(conn: Connection, notes: Sequence[Any]) -> Loaded:
                 ).where(Project.id.in_(pids))
             )
         }
+
+
+def _load_units(conn: Connection, loaded: Loaded) -> None:
     unit_ids = (
         {r.owner_unit_id for r in loaded.problems.values()}
         | {r.unit_id for r in loaded.notices.values()}
@@ -112,6 +129,10 @@ def load(conn: Connection, notes: Sequence[Any]) -> Loaded:
     if unit_ids:
         found = conn.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all()
         loaded.units = {row.id: row.name for row in found}
+
+
+def _load_states(conn: Connection, loaded: Loaded, ours: Sequence[Any]) -> None:
+    """Each ladder's newest live notification and last delivery, per person."""
     live = N.c.status.not_in((NoticeStatus.OBSOLETE.value, NoticeStatus.FAILED.value))
     for row in conn.execute(
         select(
@@ -125,7 +146,6 @@ def load(conn: Connection, notes: Sequence[Any]) -> Loaded:
         .group_by(N.c.kind, N.c.round, N.c.recipient_id)
     ):
         loaded.states[(row[0], row[1], row[2])] = State(row[3], row[4])
-    return loaded
 
 
 def judge(rt: Runtime, loaded: Loaded, n: Any, now: datetime, who: str) -> dict[str, Any] | datetime | None:
@@ -167,55 +187,73 @@ def _item(rt: Runtime, loaded: Loaded, n: Any, now: datetime, who: str) -> dict[
         "round": None,
     }
     if n.kind == NoticeKind.PROBLEM:
-        problem = loaded.problems.get(subject[0])
-        project = loaded.projects.get(problem.project_id) if problem is not None else None
-        if problem is None or problem.closed_at is not None or _gone(project):
-            return None
-        return {
-            **base,
-            "project": _project(loaded, project),
-            "problem": {
-                "id": problem.id,
-                "level_label": _problem_level(problem.level),
-                "text": problem.text,
-                "owner": loaded.units.get(problem.owner_unit_id, ""),
-                "due_on": problem.due_on.isoformat(),
-                "days_past": (today - problem.due_on).days,
-            },
-            "commands": [
-                {
-                    "label": "问题销号",
-                    "line": f'followup problem close {problem.id} --by {who} --resolution "办理结果"',
-                },
-                {"label": "查看问题", "line": f"followup problem list --project {problem.project_id}"},
-            ],
-        }
+        return _problem_item(loaded, subject[0], base, today, who)
     if n.kind == NoticeKind.REPLY:
-        notice = loaded.notices.get(subject[0])
-        project = loaded.projects.get(notice.project_id) if notice is not None else None
-        if notice is None or notice.replied_at is not None or project is None or _gone(project):
-            return None
-        if not still_owed(notice.stage_seq, notice.round, project.stage_seq, project.deadline_version):
-            return None  # an extension or a move started another ladder
-        number = overdue.notice_number(notice.year, notice.number)
-        return {
-            **base,
-            "project": _project(loaded, project),
-            "notice": {
-                "id": notice.id,
-                "number": number,
-                "issued_on": local_day(notice.issued_at, rt.zone).isoformat(),
-                "reply_due": notice.reply_due.isoformat(),
-                "days_past": (today - notice.reply_due).days,
-                "unit": loaded.units.get(notice.unit_id, ""),
-            },
-            "commands": [
-                {"label": "报送情况说明", "line": f'followup reply {number} "情况说明" --by {who}'},
-                {"label": "查看项目", "line": f"followup project show {notice.project_id}"},
-            ],
-        }
+        return _reply_item(rt, loaded, subject[0], base, today, who)
     assert subject[1] is not None
-    place = loaded.rounds.get((subject[0], subject[1]))
+    return _round_item(loaded, (subject[0], subject[1]), base, today, who)
+
+
+def _problem_item(
+    loaded: Loaded, problem_id: int, base: dict[str, Any], today: date, who: str
+) -> dict[str, Any] | None:
+    problem = loaded.problems.get(problem_id)
+    project = loaded.projects.get(problem.project_id) if problem is not None else None
+    if problem is None or problem.closed_at is not None or _gone(project):
+        return None
+    return {
+        **base,
+        "project": _project(loaded, project),
+        "problem": {
+            "id": problem.id,
+            "level_label": _problem_level(problem.level),
+            "text": problem.text,
+            "owner": loaded.units.get(problem.owner_unit_id, ""),
+            "due_on": problem.due_on.isoformat(),
+            "days_past": (today - problem.due_on).days,
+        },
+        "commands": [
+            {
+                "label": "问题销号",
+                "line": f'followup problem close {problem.id} --by {who} --resolution "办理结果"',
+            },
+            {"label": "查看问题", "line": f"followup problem list --project {problem.project_id}"},
+        ],
+    }
+
+
+def _reply_item(
+    rt: Runtime, loaded: Loaded, notice_id: int, base: dict[str, Any], today: date, who: str
+) -> dict[str, Any] | None:
+    notice = loaded.notices.get(notice_id)
+    project = loaded.projects.get(notice.project_id) if notice is not None else None
+    if notice is None or notice.replied_at is not None or project is None or _gone(project):
+        return None
+    if not still_owed(notice.stage_seq, notice.round, project.stage_seq, project.deadline_version):
+        return None  # an extension or a move started another ladder
+    number = overdue.notice_number(notice.year, notice.number)
+    return {
+        **base,
+        "project": _project(loaded, project),
+        "notice": {
+            "id": notice.id,
+            "number": number,
+            "issued_on": local_day(notice.issued_at, rt.zone).isoformat(),
+            "reply_due": notice.reply_due.isoformat(),
+            "days_past": (today - notice.reply_due).days,
+            "unit": loaded.units.get(notice.unit_id, ""),
+        },
+        "commands": [
+            {"label": "报送情况说明", "line": f'followup reply {number} "情况说明" --by {who}'},
+            {"label": "查看项目", "line": f"followup project show {notice.project_id}"},
+        ],
+    }
+
+
+def _round_item(
+    loaded: Loaded, key: tuple[int, int], base: dict[str, Any], today: date, who: str
+) -> dict[str, Any] | None:
+    place = loaded.rounds.get(key)
     if place is None or not place.missing:
         return None
     return {
@@ -224,7 +262,7 @@ def _item(rt: Runtime, loaded: Loaded, n: Any, now: datetime, who: str) -> dict[
             "period": place.period,
             "due_on": place.due_on.isoformat(),
             "days_past": (today - place.due_on).days,
-            "unit": loaded.units.get(subject[1], ""),
+            "unit": loaded.units.get(key[1], ""),
             "asked": place.asked,
             "missing": [{"id": pid, "name": name} for pid, name in place.missing],
         },

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import click
 
@@ -89,22 +89,7 @@ def import_(
         rt, file, by=by, sheet=sheet, dry_run=dry_run, progress=_progress
     )
     if result.problems:
-        out = report_path(file, report)
-        lines = [[p.sheet, str(p.row), p.column, p.header, p.value, p.problem] for p in result.problems]
-        ledgerbook.write_report(book, marks, lines, out)
-        if as_json:
-            emit_json({**result.to_dict(), "report": str(out)})
-        else:
-            table(
-                _problem_columns(), [[p.row, p.column, p.header, p.value, p.problem] for p in result.problems]
-            )
-        raise InvalidInput(
-            ngettext(
-                "{n} problem in {file}: nothing was imported; the cells are marked in {report}",
-                "{n} problems in {file}: nothing was imported; the cells are marked in {report}",
-                len(result.problems),
-            ).format(n=len(result.problems), file=file.name, report=out)
-        )
+        _refuse(result, book, marks, file, report_path(file, report), as_json)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -115,25 +100,62 @@ def import_(
             )
         )
     if dry_run and result.planned:
-        table(
+        _planned(result)
+    _summary(result, file, dry_run)
+    _notes(result)
+    if dry_run:
+        _forecast(result)
+
+
+def _refuse(
+    result: ledgerio.ImportResult,
+    book: ledgerbook.Sheet,
+    marks: list[ledgerbook.Mark],
+    file: Path,
+    out: Path,
+    as_json: bool,
+) -> NoReturn:
+    """Writes the report of bad cells to ``out``, lists them, and refuses the import (exit 2)."""
+    lines = [[p.sheet, str(p.row), p.column, p.header, p.value, p.problem] for p in result.problems]
+    ledgerbook.write_report(book, marks, lines, out)
+    if as_json:
+        emit_json({**result.to_dict(), "report": str(out)})
+    else:
+        table(_problem_columns(), [[p.row, p.column, p.header, p.value, p.problem] for p in result.problems])
+    raise InvalidInput(
+        ngettext(
+            "{n} problem in {file}: nothing was imported; the cells are marked in {report}",
+            "{n} problems in {file}: nothing was imported; the cells are marked in {report}",
+            len(result.problems),
+        ).format(n=len(result.problems), file=file.name, report=out)
+    )
+
+
+def _planned(result: ledgerio.ImportResult) -> None:
+    """What a dry run would do to each line's project, one line each."""
+    table(
+        [
+            Column(_("row"), ">", "keep"),
+            Column(_("action")),
+            Column(_("id"), ">", "keep"),
+            Column(_("project name"), floor=8),
+            Column(_("changes"), squeeze="wrap", floor=10),
+        ],
+        [
             [
-                Column(_("row"), ">", "keep"),
-                Column(_("action")),
-                Column(_("id"), ">", "keep"),
-                Column(_("project name"), floor=8),
-                Column(_("changes"), squeeze="wrap", floor=10),
-            ],
-            [
-                [
-                    p.row,
-                    _("create") if p.action == "create" else _("change"),
-                    p.project_id or "",
-                    p.name,
-                    ledgerio.describe(p.changes),
-                ]
-                for p in result.planned
-            ],
-        )
+                p.row,
+                _("create") if p.action == "create" else _("change"),
+                p.project_id or "",
+                p.name,
+                ledgerio.describe(p.changes),
+            ]
+            for p in result.planned
+        ],
+    )
+
+
+def _summary(result: ledgerio.ImportResult, file: Path, dry_run: bool) -> None:
+    """The import's counts in one line."""
     done = (
         _(
             "would import {file} (sheet {sheet}): {created} created, {changed} changed, "
@@ -157,9 +179,6 @@ def import_(
             )
         )
     )
-    _notes(result)
-    if dry_run:
-        _forecast(result)
 
 
 #: how many notes the terminal shows (--json has them all)

@@ -12,7 +12,8 @@ from typing import Any
 import click
 
 from followup.app import report
-from followup.app.report import ChainsView, Figure, ReportView
+from followup.app.report import Figure, ReportView
+from followup.app.report_chains import ChainsView, chains_report
 from followup.cli.output import NONE, Column, money, table, when
 from followup.cli.root import Context, cli, emit_json, now_option, pass_ctx
 from followup.domain.kinds import Light
@@ -297,7 +298,7 @@ def render_html(view: ReportView) -> str:
 def chains_command(c: Context, as_of: str | None, fmt: str, now: str | None) -> None:
     """The industry-chain map (产业链图谱): per chain and link, the projects in each stage, and the
     empty links (招商缺口)."""
-    view = report.chains_report(c.runtime(now), as_of=_day(as_of))
+    view = chains_report(c.runtime(now), as_of=_day(as_of))
     if fmt == "json":
         emit_json(view.to_dict())
         return

@@ -80,17 +80,70 @@ def kinds(
     packed in one number (:func:`unpack`), then the count, the sums and their decimal places.
     ``needs_workflow``:
     ``rank`` and ``signed`` read ``p.workflow``."""
-    dialect = conn.dialect.name
+    return conn.execute(
+        text(_kinds_sql(conn.dialect.name, years, rank, signed, by, per_project, needs_workflow)), params
+    ).all()
+
+
+def _kinds_sql(
+    dialect: str,
+    years: Sequence[int],
+    rank: str,
+    signed: str,
+    by: str | None,
+    per_project: bool,
+    needs_workflow: bool,
+) -> str:
+    """The SQL text of :func:`kinds`."""
+    group = GROUP_COLUMNS[by] if by else "NULL"
+    join = _JOINS[by] if by else ""
+    columns = ["p.workflow", "s.first_stage", "p.chain", "p.chain_link", group, _packed_sql(dialect, years)]
+    columns[:0] = ["p.id" if per_project else "CASE WHEN s.changed = 1 THEN p.id END", "s.changed"]
+    keys = ", ".join(f"k{i}" for i in range(len(columns)))
+    named = ", ".join(f"{c} AS k{i}" for i, c in enumerate(columns))
+    scale = "CASE WHEN {v} % 10 <> 0 THEN 2 WHEN {v} % 100 <> 0 THEN 1 ELSE 0 END"
+    funds = "COALESCE(p.funds_in_place, 0)"
+    return (
+        f"WITH s AS ({_stage_summary_sql(rank, signed, needs_workflow)}), "
+        f"x AS (SELECT {named}, CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END AS amount, "
+        f"CASE WHEN p.amount > 0 THEN {funds} ELSE 0 END AS funds, "
+        f"CASE WHEN p.amount > 0 THEN {scale.format(v='p.amount')} ELSE 0 END AS amount_scale, "
+        f"CASE WHEN p.amount > 0 THEN {scale.format(v=funds)} ELSE 0 END AS funds_scale "
+        "FROM s JOIN projects p ON p.id = s.project_id "
+        f"{join} WHERE p.voided_at IS NULL) "
+        f"SELECT {keys}, COUNT(*), SUM(amount), SUM(funds), MAX(amount_scale), MAX(funds_scale) "
+        f"FROM x GROUP BY {keys}"
+    )
+
+
+def _stage_summary_sql(rank: str, signed: str, needs_workflow: bool) -> str:
+    """Per project with a line by the day (``:end``): its first entry and stage, furthest rank, when
+    it reached signing, and whether the caller rebuilds it one by one (``changed``)."""
+    return (
+        "SELECT e.project_id, "
+        "MIN(CASE WHEN e.kind = 'created' AND e.at < :end THEN e.at END) AS first_at, "
+        "MIN(CASE WHEN e.kind = 'created' AND e.at < :end THEN e.to_stage END) AS first_stage, "
+        f"MAX(CASE WHEN e.at < :end THEN {rank} END) AS furthest, "
+        f"MIN(CASE WHEN e.at < :end AND ({signed}) THEN e.at END) AS signed_at, "
+        "CASE WHEN MAX(CASE WHEN e.at >= :end THEN 1 ELSE 0 END) = 1 "
+        "OR SUM(CASE WHEN e.kind = 'created' THEN 1 ELSE 0 END) > 1 THEN 1 ELSE 0 END AS changed "
+        f"FROM project_events e {'JOIN projects p ON p.id = e.project_id ' if needs_workflow else ''}"
+        f"WHERE (e.kind IN {STAGE_KINDS} AND e.at < :end) "
+        f"OR (e.at >= :end AND e.changes IS NOT NULL AND e.kind IN {CHANGE_KINDS}) "
+        "GROUP BY e.project_id HAVING MIN(e.at) < :end"
+    )
+
+
+def _packed_sql(dialect: str, years: Sequence[int]) -> str:
+    """The furthest rank, four flags, the entered and the signing year packed in one number (see
+    :func:`unpack`)."""
     signed_year = (
         "CAST(EXTRACT(YEAR FROM p.signed_on) AS INTEGER)"
         if dialect == "postgresql"
         else "CAST(substr(p.signed_on, 1, 4) AS INTEGER)"
     )
-    group = GROUP_COLUMNS[by] if by else "NULL"
-    join = _JOINS[by] if by else ""
     with_amount = "CASE WHEN p.amount > 0 THEN 1 ELSE 0 END"
-    # furthest rank, four flags, the entered and the signing year packed in one number (see unpack)
-    packed = (
+    return (
         f"(s.furthest + 1) + {_FLAGS} * ({with_amount} "
         "+ 2 * CASE WHEN p.funds_in_place > 0 THEN 1 ELSE 0 END "
         "+ 4 * CASE WHEN p.amount >= :large THEN 1 ELSE 0 END "
@@ -101,34 +154,6 @@ def kinds(
         f"WHEN p.signed_on IS NOT NULL AND p.signed_on <= :as_of THEN {signed_year} "
         f"ELSE {_year_case('s.signed_at', years)} END - {_BASE_YEAR} + 1, 0)"
     )
-    columns = ["p.workflow", "s.first_stage", "p.chain", "p.chain_link", group, packed]
-    columns[:0] = ["p.id" if per_project else "CASE WHEN s.changed = 1 THEN p.id END", "s.changed"]
-    keys = ", ".join(f"k{i}" for i in range(len(columns)))
-    named = ", ".join(f"{c} AS k{i}" for i, c in enumerate(columns))
-    scale = "CASE WHEN {v} % 10 <> 0 THEN 2 WHEN {v} % 100 <> 0 THEN 1 ELSE 0 END"
-    funds = "COALESCE(p.funds_in_place, 0)"
-    sql = (
-        "WITH s AS (SELECT e.project_id, "
-        "MIN(CASE WHEN e.kind = 'created' AND e.at < :end THEN e.at END) AS first_at, "
-        "MIN(CASE WHEN e.kind = 'created' AND e.at < :end THEN e.to_stage END) AS first_stage, "
-        f"MAX(CASE WHEN e.at < :end THEN {rank} END) AS furthest, "
-        f"MIN(CASE WHEN e.at < :end AND ({signed}) THEN e.at END) AS signed_at, "
-        "CASE WHEN MAX(CASE WHEN e.at >= :end THEN 1 ELSE 0 END) = 1 "
-        "OR SUM(CASE WHEN e.kind = 'created' THEN 1 ELSE 0 END) > 1 THEN 1 ELSE 0 END AS changed "
-        f"FROM project_events e {'JOIN projects p ON p.id = e.project_id ' if needs_workflow else ''}"
-        f"WHERE (e.kind IN {STAGE_KINDS} AND e.at < :end) "
-        f"OR (e.at >= :end AND e.changes IS NOT NULL AND e.kind IN {CHANGE_KINDS}) "
-        "GROUP BY e.project_id HAVING MIN(e.at) < :end), "
-        f"x AS (SELECT {named}, CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END AS amount, "
-        f"CASE WHEN p.amount > 0 THEN {funds} ELSE 0 END AS funds, "
-        f"CASE WHEN p.amount > 0 THEN {scale.format(v='p.amount')} ELSE 0 END AS amount_scale, "
-        f"CASE WHEN p.amount > 0 THEN {scale.format(v=funds)} ELSE 0 END AS funds_scale "
-        "FROM s JOIN projects p ON p.id = s.project_id "
-        f"{join} WHERE p.voided_at IS NULL) "
-        f"SELECT {keys}, COUNT(*), SUM(amount), SUM(funds), MAX(amount_scale), MAX(funds_scale) "
-        f"FROM x GROUP BY {keys}"
-    )
-    return conn.execute(text(sql), params).all()
 
 
 _FLAGS, _ENTERED, _SIGNED = 64, 64 * 16, 64 * 16 * 1024
