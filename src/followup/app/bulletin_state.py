@@ -6,22 +6,19 @@ notices, the projects per unit, and what was entered and issued in the month.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from followup.app import records
 from followup.app.runtime import Runtime
 from followup.app.views import View
 from followup.domain.kinds import Light
-from followup.domain.ladder import Memo, assess
-from followup.domain.notices import ProjectClock
-from followup.domain.timeutil import as_utc, local_day
-from followup.domain.workflow import ON_HOLD, TERMINATED
-from followup.errors import FollowupError
+from followup.domain.timeutil import local_day, start_of_day
+from followup.domain.workflow import ON_HOLD
 from followup.store.models import Problem, Project, SupervisionNotice, Unit
 
 log = logging.getLogger(__name__)
@@ -109,19 +106,9 @@ class _Assessed:
 
 def _assessed(rt: Runtime, session: Session, now: datetime) -> list[_Assessed]:
     """Every active project with a ladder (not final, its workflow loads), assessed now."""
-    memo: Memo = {}
     today = local_day(now, rt.zone)
     out: list[_Assessed] = []
-    active = select(Project).where(Project.stage != TERMINATED, Project.voided_at.is_(None))
-    for project in session.scalars(active.order_by(Project.id)).unique():
-        try:
-            workflow = rt.workflows.get(project.workflow)
-        except FollowupError as exc:  # the board and the sweep say so
-            log.warning("project %s: %s", project.id, exc)
-            continue
-        if workflow.is_final(project.stage) or workflow.placement_problem(project.stage, project.held_stage):
-            continue
-        result = assess(workflow, ProjectClock.from_row(project), now, rt.calendar, rt.zone, memo)
+    for project, workflow, result in records.assessed_projects(rt, session, now):
         held = project.stage == ON_HOLD
         stage = project.held_stage if held and project.held_stage else project.stage
         past = project.hold_until if held else project.deadline
@@ -142,16 +129,18 @@ def _assessed(rt: Runtime, session: Session, now: datetime) -> list[_Assessed]:
 
 
 def _project_counts(conn: Connection) -> dict[int, int]:
-    rows = conn.execute(select(Project.unit_id, Project.id).where(Project.voided_at.is_(None))).all()
-    counts: dict[int, int] = defaultdict(int)
-    for unit_id, _pid in rows:
-        counts[unit_id] += 1
-    return counts
+    """How many projects (not voided) each unit has."""
+    query = select(Project.unit_id, func.count()).where(Project.voided_at.is_(None)).group_by(Project.unit_id)
+    return {unit_id: n for unit_id, n in conn.execute(query)}
 
 
 def _entered_between(conn: Connection, rt: Runtime, first: date, last: date) -> int:
-    rows = conn.execute(select(Project.created_at).where(Project.voided_at.is_(None))).scalars()
-    return sum(1 for created in rows if first <= local_day(as_utc(created), rt.zone) <= last)
+    """How many projects (not voided) were entered from ``first`` to ``last``, days in the county's zone."""
+    start, end = start_of_day(first, rt.zone), start_of_day(last + timedelta(days=1), rt.zone)
+    query = select(func.count()).where(
+        Project.voided_at.is_(None), Project.created_at >= start, Project.created_at < end
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def _problems(session: Session, today: date) -> list[ProblemLine]:

@@ -6,7 +6,8 @@ what was typed, the project's view and its next look for the sweep.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,13 +21,15 @@ from followup.app.views import EventView, ProjectView, Ref
 from followup.domain import deadlines, validate, words
 from followup.domain.fields import PROJECT_FIELDS
 from followup.domain.kinds import EventKind, Role
-from followup.domain.ladder import Assessment, assess
+from followup.domain.ladder import Assessment, Memo, assess
 from followup.domain.notices import ProjectClock
 from followup.domain.timeutil import as_utc, in_zone, parse_day, show
 from followup.domain.workflow import TERMINATED, Workflow
-from followup.errors import InvalidInput, UnknownOfficial, UnknownProject, UnknownUnit
+from followup.errors import FollowupError, InvalidInput, UnknownOfficial, UnknownProject, UnknownUnit
 from followup.i18n import _
 from followup.store.models import Official, Project, ProjectEvent, Unit
+
+log = logging.getLogger(__name__)
 
 
 def shown(value: Any) -> Any:
@@ -388,3 +391,27 @@ def event_view(rt: Runtime, row: ProjectEvent, workflow: Workflow | None = None)
         changes=row.changes,
         entered_by=row.entered_by,
     )
+
+
+def assessed_projects(
+    rt: Runtime, session: Session, now: datetime
+) -> Iterator[tuple[Project, Workflow, Assessment]]:
+    """Every active project that has a ladder (its workflow loads, its stage is placed and not final),
+    in id order, with its ladder assessed at ``now`` — once each, the ladders' working days remembered
+    across projects. A workflow that does not load is logged and passed by (the board and the sweep
+    report it)."""
+    memo: Memo = {}
+    active = select(Project).where(Project.stage != TERMINATED).order_by(Project.id)
+    for project in session.scalars(active).unique():
+        try:
+            workflow = rt.workflows.get(project.workflow)
+        except FollowupError as exc:
+            log.warning("project %s: %s", project.id, exc)
+            continue
+        if workflow.is_final(project.stage) or workflow.placement_problem(project.stage, project.held_stage):
+            continue
+        yield (
+            project,
+            workflow,
+            assess(workflow, ProjectClock.from_row(project), now, rt.calendar, rt.zone, memo),
+        )

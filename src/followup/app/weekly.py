@@ -29,15 +29,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followup.app import records
 from followup.app.runtime import Runtime
 from followup.app.supervision import PROBLEM_LEVELS
 from followup.domain.kinds import Light, Role
-from followup.domain.ladder import Memo, assess
 from followup.domain.limits import add_months
-from followup.domain.notices import ProjectClock
 from followup.domain.timeutil import local_day
-from followup.domain.workflow import ON_HOLD, TERMINATED
-from followup.errors import FollowupError
+from followup.domain.workflow import ON_HOLD
 from followup.store import mailing
 from followup.store.models import Official, Problem, Project, Unit
 
@@ -118,18 +116,8 @@ def weekly_contexts(
 
 def _assessed(rt: Runtime, session: Session, now: datetime, today: date) -> list[Item]:
     """Every active project that has a ladder (not final, its workflow loads), assessed once."""
-    memo: Memo = {}
     items: list[Item] = []
-    active = select(Project).where(Project.stage != TERMINATED).order_by(Project.id)
-    for project in session.scalars(active).unique():
-        try:
-            workflow = rt.workflows.get(project.workflow)
-        except FollowupError as exc:  # reported by the board and the sweep, not here
-            log.warning("project %s: %s", project.id, exc)
-            continue
-        if workflow.is_final(project.stage) or workflow.placement_problem(project.stage, project.held_stage):
-            continue
-        result = assess(workflow, ProjectClock.from_row(project), now, rt.calendar, rt.zone, memo)
+    for project, workflow, result in records.assessed_projects(rt, session, now):
         held = project.stage == ON_HOLD
         stage = project.held_stage if held and project.held_stage else project.stage
         past = project.hold_until if held else project.deadline
