@@ -24,6 +24,8 @@ problems and notices (``project show``) and the rows the sweep owes for what is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -138,7 +140,6 @@ def _problem_rows(
     rt: Runtime, conn: Connection, today: date, roster: Roster, stored: Any
 ) -> list[dict[str, Any]]:
     """The rows owed by open problems past their due dates (of projects still followed)."""
-    days = rt.settings.overdue_escalation_days
     out: list[dict[str, Any]] = []
     problems = conn.execute(
         select(
@@ -158,12 +159,9 @@ def _problem_rows(
         )
     ).all()
     for p in problems:
-        owed = overdue.assess_overdue(NoticeKind.PROBLEM, p.due_on, today, rt.calendar, rt.zone, days)
-        if owed is None:
-            continue
-        key = overdue.problem_key(p.id, owed.level, owed.repeat_no)
-        for role, person in roster.resolve(owed.roles, p.officer_id, p.owner_unit_id, p.leader_id):
-            out.append(_row(p.pid, key, person, role, stored(owed.due_at)))
+        ladder = _Ladder(NoticeKind.PROBLEM, p.due_on, p.pid, p.officer_id, p.owner_unit_id, p.leader_id)
+        key_of = lambda o, i=p.id: overdue.problem_key(i, o.level, o.repeat_no)  # noqa: E731
+        out += _owed(rt, today, roster, stored, ladder, key_of)
     return out
 
 
@@ -172,7 +170,6 @@ def _reply_rows(
 ) -> list[dict[str, Any]]:
     """The rows owed by unanswered notices past their reply's due date whose ladder is still the
     project's current one (:func:`still_owed`)."""
-    days = rt.settings.overdue_escalation_days
     out: list[dict[str, Any]] = []
     notices = conn.execute(
         select(
@@ -198,12 +195,9 @@ def _reply_rows(
     for n in notices:
         if not still_owed(n.stage_seq, n.round, n.current_seq, n.deadline_version):
             continue
-        owed = overdue.assess_overdue(NoticeKind.REPLY, n.reply_due, today, rt.calendar, rt.zone, days)
-        if owed is None:
-            continue
-        key = overdue.reply_key(n.id, owed.level, owed.repeat_no)
-        for role, person in roster.resolve(owed.roles, n.officer_id, n.unit_id, n.leader_id):
-            out.append(_row(n.pid, key, person, role, stored(owed.due_at)))
+        ladder = _Ladder(NoticeKind.REPLY, n.reply_due, n.pid, n.officer_id, n.unit_id, n.leader_id)
+        key_of = lambda o, i=n.id: overdue.reply_key(i, o.level, o.repeat_no)  # noqa: E731
+        out += _owed(rt, today, roster, stored, ladder, key_of)
     return out
 
 
@@ -213,13 +207,34 @@ def _round_rows(
     """The rows owed by units that have not reported in an open round past its due date (no project)."""
     from followup.app import rounds  # rounds imports this module
 
-    days = rt.settings.overdue_escalation_days
     out: list[dict[str, Any]] = []
     for round_id, due_on, unit_id in rounds.units_behind(conn, today):
-        owed = overdue.assess_overdue(NoticeKind.ROUND, due_on, today, rt.calendar, rt.zone, days)
-        if owed is None:
-            continue
-        key = overdue.round_key(round_id, unit_id, owed.level, owed.repeat_no)
-        for role, person in roster.resolve(owed.roles, -1, unit_id, None):
-            out.append(_row(None, key, person, role, stored(owed.due_at)))
+        ladder = _Ladder(NoticeKind.ROUND, due_on, None, -1, unit_id, None)
+        key_of = lambda o, r=round_id, u=unit_id: overdue.round_key(r, u, o.level, o.repeat_no)  # noqa: E731
+        out += _owed(rt, today, roster, stored, ladder, key_of)
     return out
+
+
+@dataclass(frozen=True)
+class _Ladder:
+    """An overdue thing's ladder: its kind, due date, project (None: a unit's) and who it reaches."""
+
+    kind: NoticeKind
+    due_on: date
+    project_id: int | None
+    officer_id: int
+    unit_id: int
+    leader_id: int | None
+
+
+def _owed(
+    rt: Runtime, today: date, roster: Roster, stored: Any, ladder: _Ladder, key_of: Callable[[Any], NoticeKey]
+) -> list[dict[str, Any]]:
+    """The rows ``ladder`` owes today (none before its first rung), one per person its rung reaches."""
+    days = rt.settings.overdue_escalation_days
+    owed = overdue.assess_overdue(ladder.kind, ladder.due_on, today, rt.calendar, rt.zone, days)
+    if owed is None:
+        return []
+    key = key_of(owed)
+    people = roster.resolve(owed.roles, ladder.officer_id, ladder.unit_id, ladder.leader_id)
+    return [_row(ladder.project_id, key, person, role, stored(owed.due_at)) for role, person in people]
