@@ -1,25 +1,13 @@
-"""Supervision (督办): the problem list (问题清单), numbered 督办 notices and their written replies
-(情况说明), and what the sweep owes for them.
+"""Supervision (督办): the problem list (问题清单, ``app.problems``), numbered 督办 notices and their
+written replies (情况说明, ``app.notices``; what each is and who may act is said there), and what the
+sweep owes for them.
 
-- A problem holds a project up; a unit owns it and it is due by a date. It is closed one by one (销号)
-  by an official of its owning unit, the project's leader in charge, the supervision office or a
-  principal leader. An open problem past its due date climbs the overdue ladder (``domain.overdue``)
-  to its owning unit; a problem of a terminated project no longer climbs.
-- When a project's deadline ladder reaches its ``red`` rung (or a higher one), the sweep issues a
-  numbered notice (督〔2026〕第12号, numbered per year in the configured zone), once per ladder: one per
-  (project, stage entry, deadline version), as ``supervision_notices`` says. It asks the project's
-  responsible unit for a written reply within ``FOLLOWUP_NOTICE_REPLY_DAYS`` working days. Numbers
-  are given under a lock (PostgreSQL: a transaction-level advisory lock; SQLite: the write lock every
-  writer holds), so two sweeps at once never give one number twice.
-- A reply may be given by an official of the notice's responsible unit, the project's leader in
-  charge, the supervision office or a principal leader; once. A missing reply climbs the overdue ladder
-  until it is given.
-
-Every problem opened or closed, every notice issued and every reply is a line of the project's history.
-
-The problem list lives in ``app.problems``, the notices and replies in ``app.notices``; this module
-names them all (what the shells and the other use cases import) and holds what reads both: a project's
-problems and notices (``project show``) and the rows the sweep owes for what is overdue.
+This module names them all (what the shells and the other use cases import) and holds what reads
+both: a project's problems and notices (``project show``) and the rows the sweep owes for what is
+overdue — an open problem past its due date, a missing reply, a unit behind in a reporting round —
+each climbing its overdue ladder (``domain.overdue``). A problem of a terminated project no longer
+climbs. Every problem opened or closed, every notice issued and every reply is a line of the
+project's history.
 """
 
 from __future__ import annotations
