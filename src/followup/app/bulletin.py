@@ -199,8 +199,9 @@ def build_bulletin(rt: Runtime, month: str | None = None, *, issued_on: date | N
     weights = checked_weights(rt)
     as_of = min(last_day(year, mon), today)
     previous_as_of = last_day(*previous_month(year, mon))
-    current = build_report(rt, as_of=as_of, by="unit")
-    before = build_report(rt, as_of=previous_as_of)
+    # the lights come from the bulletin's own reading (bulletin_state), not the report's board
+    current = build_report(rt, as_of=as_of, by="unit", with_lights=False)
+    before = build_report(rt, as_of=previous_as_of, with_lights=False)
     issued = issued_on or today
     state = _read_state(rt, now, issued, first, as_of)
     round_status = _round(rt, month_key(year, mon))
