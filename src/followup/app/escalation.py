@@ -101,6 +101,20 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
     return result
 
 
+def owed_now(rt: Runtime, conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """What a sweep at ``now`` would queue on ``conn``, written nowhere: the dry run's rows (each with
+    its recipient's key and name), less what the outbox holds already. The import's dry run asks it in
+    its own uncommitted transaction."""
+    due = queries.due_projects(conn, now)
+    roster = queries.load_roster(conn)
+    stored = queries.storing(conn)
+    rows: list[dict[str, Any]] = supervision.overdue_rows(rt, conn, now, roster, stored)
+    if not due and not rows:
+        return []
+    _look_at(rt, due, now, roster, stored, rows)
+    return _planned(conn, rows)
+
+
 def _look_at(
     rt: Runtime, due: Sequence[Any], now: datetime, roster: Roster, stored: Any, rows: list[dict[str, Any]]
 ) -> tuple[list[supervision.Red], list[dict[str, Any]], dict[str, list[int]]]:
