@@ -20,9 +20,11 @@ one line on stderr and the class's exit code, in one place (``cli.main``)::
     │   └── GuardFailed                 a required field is missing
     ├── StoreError                      exit 7   the database is unreachable or not initialised
     │   └── NotInitialised
-    └── DeliveryError                   exit 8   mail could not be handed over (kept, retried)
-        ├── NotTried                    the connection failed before the message was tried
-        └── OutcomeUnknown              the server took the data but never confirmed it
+    ├── DeliveryError                   exit 8   mail could not be handed over (kept, retried)
+    │   ├── NotTried                    the connection failed before the message was tried
+    │   └── OutcomeUnknown              the server took the data but never confirmed it
+    └── AccessDenied                    exit 9   the web app: not signed in, or not allowed
+        └── LinkRefused                 a sign-in or action link is expired, altered or used
 
 A class's docstring is its default message.
 """
@@ -166,3 +168,13 @@ class NotTried(DeliveryError):
 
 class OutcomeUnknown(DeliveryError):
     """the mail server took the message but its reply never came: it may have been delivered"""
+
+
+class AccessDenied(FollowupError):
+    """you may not do this"""
+
+    exit_code = 9
+
+
+class LinkRefused(AccessDenied):
+    """this link is expired, altered or already used: ask for a new one"""

@@ -157,6 +157,18 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
         "What makes a signed project good (好项目) in the report: criteria among large, chain, progress, "
         "and funds=RATIO (default 'large,chain,progress,funds=0.3'; none: every signed project).",
     ),
+    "web_url": (
+        "FOLLOWUP_WEB_URL",
+        "Public address of the web app (followup web), e.g. https://zsj.gov.example/followup; when set, "
+        "mails carry buttons (signed links for their reader) instead of commands.",
+    ),
+    "secret_key": (
+        "FOLLOWUP_SECRET_KEY",
+        "Key that signs the web app's links (default: made once into <data_dir>/secret_key; never in "
+        "the repository, never logged).",
+    ),
+    "link_days": ("FOLLOWUP_LINK_DAYS", "Days a mail's action link stays valid (default 14)."),
+    "upload_limit": ("FOLLOWUP_UPLOAD_LIMIT", "Largest evidence file (photo, PDF) in MB (default 10)."),
     "replay": (
         "FOLLOWUP_REPLAY",
         "1 declares a replay: writing commands then accept a --now more than a day ahead of the real "
@@ -221,6 +233,10 @@ class Settings:
     chains_file: Path | None = None  # the county's chain map (default: the shipped one)
     large_project: Decimal = Decimal(10000)  # 万元: a large project (大项目) from this amount
     good_project: str = "large,chain,progress,funds=0.3"  # domain.metrics.GoodCriteria
+    web_url: str | None = None  # the web app's public address: mails carry signed links to it
+    secret_key: str | None = field(default=None, repr=False)  # None: <data_dir>/secret_key
+    link_days: int = 14  # a mail's action link is valid this many days
+    upload_limit: int = 10  # MB: the largest evidence file
     replay: bool = False  # a --now far ahead of the real clock is a declared replay, not a typo
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -348,6 +364,10 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
         chains_file=_existing_file(values.get("chains_file"), _("chains file")),
         large_project=_amount(values.get("large_project")),
         good_project=_good(values.get("good_project")),
+        web_url=_web_url(values.get("web_url")),
+        secret_key=values.get("secret_key") or None,
+        link_days=int(_seconds(values.get("link_days"), _("link days"), 14)),
+        upload_limit=int(_seconds(values.get("upload_limit"), _("upload limit"), 10)),
         replay=_flag(values.get("replay"), "FOLLOWUP_REPLAY"),
         sources=sources,
     )
@@ -362,6 +382,20 @@ def _workflow_name(name: str) -> str:
             ).format(name=name)
         )
     return name
+
+
+def _web_url(value: Any) -> str | None:
+    """An http(s) address without a trailing slash, or None."""
+    text = str(value or "").strip().rstrip("/")
+    if not text:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ConfigError(
+            _("web url {value!r} is not an http(s) address (e.g. https://zsj.gov.example/followup)").format(
+                value=text
+            )
+        )
+    return text
 
 
 def _flag(value: Any, what: str) -> bool:

@@ -77,7 +77,7 @@ def test_history_cannot_be_truncated_on_postgresql(pg_url: str, tmp_path: Path) 
     rt = make_runtime(pg_url, tmp_path)
     engine = create_engine(pg_url)
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
-        conn.execute(text("TRUNCATE project_events"))
+        conn.execute(text("TRUNCATE project_events CASCADE"))  # attachments refer to it
     engine.dispose()
     rt.close()
 

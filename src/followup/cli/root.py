@@ -230,6 +230,8 @@ COMMANDS: dict[str, str] = {
     "round": "supervision",
     # issue 9 — the monthly bulletin (cli/bulletin.py)
     "bulletin": "bulletin",
+    # issue 10 — the web app
+    "web": "web",
 }
 
 

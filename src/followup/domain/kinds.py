@@ -28,6 +28,8 @@ class NoticeKind(StrEnum):
     REPLY = "reply"  # a 督办 notice whose written reply is overdue: the responsible unit, up the ladder
     ROUND = "round"  # a reporting round (调度) a unit has not reported on by its due date
     BULLETIN = "bulletin"  # the monthly bulletin (月通报)
+    REQUEST = "request"  # an extension or hold request, to the official who may approve it (审批)
+    DECISION = "decision"  # the decision on a request, back to the official who asked
 
     @property
     def label(self) -> str:
@@ -65,6 +67,8 @@ class EventKind(StrEnum):
     PROBLEM = "problem"  # a problem opened (问题清单)
     PROBLEM_CLOSED = "problem_closed"  # a problem closed (销号)
     REPORT = "report"  # a report in a reporting round (调度)
+    REQUEST = "request"  # an extension or hold asked for, with its reason (申请)
+    DECISION = "decision"  # a request approved or rejected (审批)
 
     @property
     def label(self) -> str:
@@ -81,6 +85,8 @@ _NOTICE_KIND_LABELS = {
     NoticeKind.REPLY: N_("reply overdue"),
     NoticeKind.ROUND: N_("report overdue"),
     NoticeKind.BULLETIN: N_("monthly bulletin"),
+    NoticeKind.REQUEST: N_("request to approve"),
+    NoticeKind.DECISION: N_("decision on a request"),
 }
 _NOTICE_STATUS_LABELS = {
     NoticeStatus.PENDING: N_("pending"),
@@ -104,6 +110,8 @@ _EVENT_LABELS = {
     EventKind.PROBLEM: N_("problem opened"),
     EventKind.PROBLEM_CLOSED: N_("problem closed"),
     EventKind.REPORT: N_("round report"),
+    EventKind.REQUEST: N_("request"),
+    EventKind.DECISION: N_("decision"),
 }
 
 
@@ -159,6 +167,7 @@ class Role(StrEnum):
     LEADER = "leader"
     SUPERVISION = "supervision"
     PRINCIPAL = "principal"
+    OPERATOR = "operator"  # the investment bureau's operator: everything the CLI does, on the web too
 
     @property
     def label(self) -> str:
@@ -176,6 +185,7 @@ _ROLE_LABELS = {
     Role.LEADER: "包联领导",
     Role.SUPERVISION: "督查室",
     Role.PRINCIPAL: "县主要领导",
+    Role.OPERATOR: "招商局操作员",
 }
 
 #: Roles given to an official with ``official add --role``, and what they mean there.
@@ -183,6 +193,7 @@ HELD_ROLES: dict[Role, str] = {
     Role.LEADER: "县领导（可任包联领导）",
     Role.SUPERVISION: "督查室",
     Role.PRINCIPAL: "县主要领导",
+    Role.OPERATOR: "招商局操作员（网页上可做命令行能做的一切）",
 }
 
 #: Who approves an extension besides the project's own leader in charge.

@@ -40,7 +40,7 @@ STAGE_KEYS = (
     "ladder",
 )
 LEVEL_KEYS = ("level", "label", "at", "notify", "repeat")
-ROLES = tuple(Role)
+ROLES = tuple(r for r in Role if r != Role.OPERATOR)  # whom a ladder may notify: not the operators
 
 _KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 #: The largest amount a limit may hold in each unit, about ten years: a larger one is a typo, would

@@ -372,3 +372,68 @@ class RoundReport(Base):
     entered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (UniqueConstraint("round_id", "project_id", name="uq_round_reports_project"),)
+
+
+class WebToken(Base):
+    """A secret of the web app, kept only as its SHA-256 digest: a one-time sign-in link (``signin``,
+    single use: ``used_at``) or a signed-in session (``session``; ``project_id`` set when it was opened by
+    a mail's action link and reaches that project only). The secret itself is never stored."""
+
+    __tablename__ = "web_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(12))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_web_tokens_official", "official_id", "purpose", "created_at"),)
+
+
+class ApprovalRequest(Base):
+    """An extension (延期) or hold (暂缓) asked for by a case officer or unit head, waiting for the
+    leader in charge (or the supervision office, a principal leader) to approve or reject it (审批).
+    ``stage_seq`` and ``deadline_version``: the project as it stood when asked; a request about a stage
+    or deadline that has since changed can no longer be approved."""
+
+    __tablename__ = "approval_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # extension | hold
+    stage_seq: Mapped[int] = mapped_column(Integer)
+    deadline_version: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12))  # pending | approved | rejected | lapsed
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_approval_requests_project", "project_id", "status"),)
+
+
+class Attachment(Base):
+    """Evidence (以图为证): an image or PDF attached to a line of history (a follow-up, a stage move) or
+    to a problem's closing, stored under the data directory by the SHA-256 of its content."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("project_events.id"), nullable=True)
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id"), nullable=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_attachments_project", "project_id"),)

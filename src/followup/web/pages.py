@@ -1,0 +1,7 @@
+"""pages of the web app (being built)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []
