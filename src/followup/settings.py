@@ -159,8 +159,8 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     ),
     "web_url": (
         "FOLLOWUP_WEB_URL",
-        "Public address of the web app (followup web), e.g. https://zsj.gov.example/followup; when set, "
-        "mails carry buttons (signed links for their reader) instead of commands.",
+        "Public address of the web app (followup web), a host of its own, e.g. https://zsj.example.gov.cn; "
+        "when set, mails carry buttons (signed links for their reader) instead of commands.",
     ),
     "secret_key": (
         "FOLLOWUP_SECRET_KEY",
@@ -385,15 +385,15 @@ def _workflow_name(name: str) -> str:
 
 
 def _web_url(value: Any) -> str | None:
-    """An http(s) address without a trailing slash, or None."""
+    """An http(s) address of a host (the app serves from its root), without a trailing slash, or None."""
     text = str(value or "").strip().rstrip("/")
     if not text:
         return None
-    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+    if not re.fullmatch(r"https?://[^\s/?#@]+", text):
         raise ConfigError(
-            _("web url {value!r} is not an http(s) address (e.g. https://zsj.gov.example/followup)").format(
-                value=text
-            )
+            _(
+                "web url {value!r} is not the http(s) address of a host (e.g. https://zsj.example.gov.cn)"
+            ).format(value=text)
         )
     return text
 
