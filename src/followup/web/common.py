@@ -77,6 +77,8 @@ def allowed(request: Request, action: str, project_id: int) -> access.Viewer:
     """The signed-in official, if they may do ``action`` to the project; else AccessDenied (a project
     they may not see is as absent as one that does not exist)."""
     who = signed_in(request)
+    if who.scope is not None and who.scope != project_id:
+        raise NeedSignIn()  # a mail's link reaches its own project: anything else needs a full sign-in
     facts = access.facts(runtime(request), project_id)
     if facts is None or not access.may(who, action, facts):
         raise AccessDenied()
