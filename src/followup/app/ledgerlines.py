@@ -115,25 +115,65 @@ def read_lines(sheet: Sheet, problems: Problems, progress: Progress[Any]) -> tup
         )
     lines: list[Line] = []
     skipped = 0
+    readers = [(c.key, c.index, _ColumnReader(c)) for c in columns]
     body = sheet.rows[sheet.header_row + 1 :]
     for offset, values in enumerate(progress(body, len(body), _("reading"))):
         row = sheet.header_row + 2 + offset
-        raw = {c.key: values[c.index] if c.index < len(values) else None for c in columns}
-        if all(ledgercells.is_blank(v) for v in raw.values()) or ledgercells.is_summary(values):
+        width = len(values)
+        raw = {key: values[index] if index < width else None for key, index, _r in readers}
+        if all(ledgercells.is_blank(v) for v in raw.values()) or _is_summary(values):
             skipped += 1
             continue
         line = Line(row, raw, {})
-        for column in columns:
-            try:
-                value = ledgercells.read_cell(column.key, raw[column.key], column.per)
-                limit = MAX_LENGTHS.get(column.key)
-                if isinstance(value, str) and limit and len(value) > limit:
-                    raise InvalidInput(_("longer than {max_len} characters").format(max_len=limit))
-                line.cells[column.key] = value
-            except FollowupError as exc:
-                problems.add(line, column.key, str(exc))
+        for key, _index, reader in readers:
+            value, problem = reader.read(raw[key])
+            if problem is None:
+                line.cells[key] = value
+            else:
+                problems.add(line, key, problem)
         lines.append(line)
     return lines, skipped
+
+
+#: what a 小计/合计 line holds in some cell (:func:`ledgercells.is_summary` asks only of such lines)
+_SUMMARY_SIGNS = ("小计", "合计", "总计", "=")
+
+
+def _is_summary(values: tuple[Any, ...]) -> bool:
+    """:func:`ledgercells.is_summary`, asked only of a line with a summary word or a formula's ``=`` in
+    some cell (of the line's cells as text: a number or a date has neither): a project line has none."""
+    text = "\n".join(map(str, values))
+    if any(sign in text for sign in _SUMMARY_SIGNS):
+        return ledgercells.is_summary(values)
+    return False
+
+
+class _ColumnReader:
+    """Reads the cells of one column, each distinct value once (:func:`ledgercells.read_cell` is pure):
+    a ledger says 已签约, 城关镇人民政府 or 2026-11-3 hundreds of times."""
+
+    def __init__(self, column: ledgercells.HeaderCell) -> None:
+        self.key, self.per, self.limit = column.key, column.per, MAX_LENGTHS.get(column.key)
+        self.memo: dict[tuple[type, Any], tuple[Any, str | None]] = {}
+
+    def read(self, raw: Any) -> tuple[Any, str | None]:
+        """The cell's value and None, or None and why it cannot be read."""
+        try:
+            found = self.memo.get((raw.__class__, raw))  # the type too: 1, 1.0 and True are equal
+        except TypeError:  # a value that cannot be a key (openpyxl's reader may give objects)
+            return self._read(raw)
+        if found is None:
+            found = self.memo[raw.__class__, raw] = self._read(raw)
+        return found
+
+    def _read(self, raw: Any) -> tuple[Any, str | None]:
+        try:
+            value = ledgercells.read_cell(self.key, raw, self.per)
+            if isinstance(value, str) and self.limit and len(value) > self.limit:
+                raise InvalidInput(_("longer than {max_len} characters").format(max_len=self.limit))
+        except FollowupError as exc:
+            return None, str(exc)
+        return value, None
 
 
 # --------------------------------------------------------------------------- units and officials

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -89,6 +90,9 @@ class Planner:
             )
         }
         self.stages: dict[tuple[str, str], object] = {}
+        # a ledger's few hundred days and few stages recur on thousands of lines: each worked out once
+        self.start = cache(partial(start_of_day, zone=rt.zone))  # a day's start, an instant
+        self.required: dict[tuple[str, str], tuple[str, ...]] = {}  # the fields a stage requires
         self.taken: dict[int, int] = {}  # project id -> the line that matched it
         self.new_keys: dict[object, int] = {}  # a new project's code or (name, unit) -> its line
 
@@ -203,7 +207,7 @@ class Planner:
 
     def _day(self, line: Line, key: str, value: date) -> datetime | None:
         """A day of the ledger as an instant (its start), refused when after now."""
-        when = start_of_day(value, self.rt.zone)
+        when = self.start(value)
         if when > self.now:
             self.problems.add(
                 line,
@@ -267,14 +271,16 @@ class Planner:
         plan.undated = undated
         if note is not None:
             plan.note = note
-            plan.note_at = start_of_day(last, self.rt.zone) if last is not None else self.now
+            plan.note_at = self.start(last) if last is not None else self.now
         return plan
 
     def _has_problems(self, line: Line) -> bool:
         return line.row in self.problems.rows
 
     def _require(self, line: Line, workflow: Workflow, stage: str, values: dict[str, Any]) -> None:
-        for key in workflow.required_at(stage):
+        if (workflow.name, stage) not in self.required:
+            self.required[workflow.name, stage] = tuple(workflow.required_at(stage))
+        for key in self.required[workflow.name, stage]:
             if values.get(key) in (None, ""):
                 spec = PROJECT_FIELDS[key]
                 where = key if key in self.problems.by_key else "stage"
@@ -336,21 +342,13 @@ class Planner:
         officer: Official | None,
         values: dict[str, Any],
     ) -> dict[str, Any]:
-        """What the line changes of a known project (a clash of names in its new unit noted)."""
+        """What the line changes of a known project (a clash of names noted: :meth:`_namesake`)."""
         changed: dict[str, Any] = {}
         if name != row.name:
             changed["name"] = name
         if unit is not None and unit.id != row.unit_id:
             changed["unit"] = unit
-            clash = [p for p in self.by_name.get((words.folded(name), unit.id), []) if p.id != row.id]
-            if clash:
-                self.problems.add(
-                    line,
-                    "unit",
-                    _("unit {unit} already has a project named {name}: project {id}").format(
-                        unit=unit.name, name=name, id=clash[0].id
-                    ),
-                )
+        self._namesake(line, row, name, unit)
         if officer is not None and officer.id != row.officer_id:
             changed["officer"] = officer
         for key, value in values.items():
@@ -361,6 +359,32 @@ class Planner:
             elif stored != value:
                 changed[key] = value
         return changed
+
+    def _namesake(self, line: Line, row: Project, name: str, unit: Unit | None) -> None:
+        """Notes a line that would give a known project the name another project of its unit has, as
+        ``project edit`` refuses it: moved to a unit that has one (the 责任单位 cell), or — matched by
+        its 项目编号 — renamed to another's name (a code conflict, on the 项目编号 cell)."""
+        moved = unit is not None and unit.id != row.unit_id
+        where = unit if unit is not None and moved else row.unit
+        if not moved and words.folded(name) == words.folded(row.name):
+            return
+        clash = [str(p.id) for p in self.by_name.get((words.folded(name), where.id), []) if p.id != row.id]
+        if clash and moved:
+            text = _("unit {unit} already has a project named {name}: project {id}")
+            self.problems.add(line, "unit", text.format(unit=where.name, name=name, id=clash[0]))
+        elif clash:
+            text = _(
+                "项目编号 {code} is project {id}'s ({name}), but {line_name} of {unit} is project {other}: "
+                "correct the 项目编号 or the 项目名称"
+            )
+            code, others = line.cells.get("code"), ", ".join(clash)
+            self.problems.add(
+                line,
+                "code",
+                text.format(
+                    code=code, id=row.id, name=row.name, line_name=name, unit=where.name, other=others
+                ),
+            )
 
     def _moved(
         self, line: Line, row: Project, workflow: Workflow, changed: dict[str, Any]
@@ -391,7 +415,7 @@ class Planner:
             return
         last = line.cells.get("last_followup")
         plan.note = note
-        plan.note_at = plan.quiet_from or (start_of_day(last, self.rt.zone) if last is not None else self.now)
+        plan.note_at = plan.quiet_from or (self.start(last) if last is not None else self.now)
         if plan.note_at > self.now:
             plan.note_at = self.now
 

@@ -71,10 +71,10 @@ class Writer:
             self.session.flush()
             conn = self.session.connection()
             ids = queries.reserve_ids(conn, Project.__table__, len(created))
-            rows = [{"id": pid, **row} for pid, (_p, row, _c) in zip(ids, created, strict=True)]
             by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-            for row in rows:  # one statement per set of columns given (the others take their defaults)
-                by_keys[tuple(row)].append(row)
+            for pid, (_p, row, _c) in zip(ids, created, strict=True):
+                row["id"] = pid
+                by_keys[tuple(row)].append(row)  # one statement per set of columns given
             for same in by_keys.values():
                 queries.insert_rows(conn, Project.__table__, same)
             events: list[dict[str, Any]] = []
@@ -95,9 +95,9 @@ class Writer:
                     )  # fmt: skip
                 planned.append(Planned(plan.line.row, "create", pid, plan.name, changes))
             event_ids = queries.reserve_ids(conn, ProjectEvent.__table__, len(events))
-            queries.insert_rows(
-                conn, ProjectEvent.__table__, [{"id": i, **e} for i, e in zip(event_ids, events, strict=True)]
-            )
+            for i, event in zip(event_ids, events, strict=True):
+                event["id"] = i
+            queries.insert_rows(conn, ProjectEvent.__table__, events)
         self.session.flush()
         return sorted(planned, key=lambda p: p.row)
 
@@ -146,8 +146,9 @@ class Writer:
         assert plan.officer is not None and plan.unit is not None
         values = dict(plan.values)
         record = workflow.stages[plan.stage].records
+        entered = local_day(plan.since, rt.zone)
         if record and values.get(record) is None:
-            values[record] = local_day(plan.since, rt.zone)
+            values[record] = entered
         leader = values.pop("leader", None)
         columns: dict[str, Any] = dict.fromkeys(_STORED_FIELDS)
         columns.update(values)
@@ -167,7 +168,7 @@ class Writer:
             deadline_version=1,
             held_stage=None,
             hold_until=None,
-            deadline=self._deadline(workflow, plan.stage, local_day(plan.since, rt.zone), values),
+            deadline=self._deadline(workflow, plan.stage, entered, values),
         )
         # its level and next look, as records.reschedule says them, the ladder's parts remembered
         # across the ledger's lines (thousands of lines share a few deadlines and quiet days)
