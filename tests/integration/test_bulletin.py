@@ -75,27 +75,29 @@ def test_units_ranked_by_the_score(rt: Runtime, ids: dict[str, int]) -> None:
     view = bulletin.build_bulletin(issued(rt))
     townships, departments = view.rankings
     assert townships.kind_label == "乡镇" and departments.kind_label == "部门"
-    # default score: 开工率 ×1 + followed up in time ×0.5 − red ×5 − 约谈 ×10 − overdue problems ×2
-    # 西城: 100 + 100×0.5 = 150; 城关 (乳品 started and followed up, 中药材 at 约谈 and stale):
-    # 100 + 50×0.5 − 10 = 115; 东城 (冷链 red and stale, not started): 0 + 0 − 5 = −5
+    # default score: 开工率 ×1 + followed up in time ×0.5 − red ×5 − 约谈 ×10 − overdue problems ×2, with
+    # the lights as they stood on 31 October (the follow-ups of 2 November came after the month):
+    # 城关 (乳品 started and followed up, 中药材 red — 约谈 only from 1 November — and stale):
+    # 100 + 50×0.5 − 5 = 120; 西城 (云服务 started, quiet since 25 September: stale): 100 + 0 = 100;
+    # 东城 (冷链 red and stale, not started): 0 + 0 − 5 = −5
     assert [(u.rank, u.name, u.score) for u in townships.units] == [
-        (1, "西城镇人民政府", 150.0),
-        (2, "城关镇人民政府", 115.0),
+        (1, "城关镇人民政府", 120.0),
+        (2, "西城镇人民政府", 100.0),
         (3, "东城乡人民政府", -5.0),
     ]
-    assert [u.name for u in townships.best] == ["西城镇人民政府"]
+    assert [u.name for u in townships.best] == ["城关镇人民政府"]
     assert [u.name for u in townships.worst] == ["东城乡人民政府"]
     assert [(u.name, u.score) for u in departments.units] == [("县投资促进局", 50.0)]
     assert departments.best == [] and departments.worst == []  # one unit: no list
     assert "县政府办公室" not in {u.name for u in view.units}  # no project, not ranked
-    # another score: only lights count → 西城 0, 城关 −10, 东城 −5 (ties share a rank)
+    # another score: only lights count → 西城 0, 东城 −5, 城关 −5 (ties share a rank)
     lights_only = bulletin.build_bulletin(
         with_settings(issued(rt), bulletin_score=(("red", -5.0), ("top", -10.0)))
     )
     assert [(u.rank, u.name) for u in lights_only.rankings[0].units] == [
         (1, "西城镇人民政府"),
         (2, "东城乡人民政府"),
-        (3, "城关镇人民政府"),
+        (2, "城关镇人民政府"),
     ]
     tied = bulletin.build_bulletin(with_settings(issued(rt), bulletin_score=(("production_rate", 1.0),)))
     assert [u.rank for u in tied.rankings[0].units] == [1, 1, 1]
@@ -105,7 +107,13 @@ def test_units_ranked_by_the_score(rt: Runtime, ids: dict[str, int]) -> None:
 
 def test_red_and_top_projects_overdue_problems_and_open_notices(rt: Runtime, ids: dict[str, int]) -> None:
     view = bulletin.build_bulletin(issued(rt))
-    assert [(p.name, p.light_label) for p in view.flagged] == [
+    # as of 31 October: 中药材 (a lead due 2 September) red, 约谈 only from 1 November (60 days)
+    assert [(p.name, p.light_label, p.days_past) for p in view.flagged] == [
+        ("中药材种植基地", "红灯", 59),
+        ("冷链物流园", "红灯", 33),
+    ]
+    november = bulletin.build_bulletin(issued(rt), "2026-11")  # the month in progress: as of now
+    assert [(p.name, p.light_label) for p in november.flagged] == [
         ("中药材种植基地", "约谈"),
         ("冷链物流园", "红灯"),
     ]
@@ -144,17 +152,24 @@ def test_red_and_top_projects_overdue_problems_and_open_notices(rt: Runtime, ids
             )
         )
     view = bulletin.build_bulletin(issued(rt))
+    # October's: overdue on 31 October, the notice not yet due (its reply by 3 November)
     assert [(q.project, q.text, q.level_label, q.days_overdue) for q in view.problems] == [
-        ("冷链物流园", "用地指标未落实", "协调", 16)
+        ("冷链物流园", "用地指标未落实", "协调", 11)
     ]
     assert view.open_problems == 2
     assert [(n.number, n.project, n.days_overdue) for n in view.notices] == [
-        ("督〔2026〕第7号", "冷链物流园", 2)
+        ("督〔2026〕第7号", "冷链物流园", 0)
     ]
     # an overdue problem costs its owner 2 points by default: 东城 −5 − 2
     assert {u.name: u.score for u in view.units}["东城乡人民政府"] == -7.0
     page = bulletin_files.html(rt, view)
-    for shown in ("用地指标未落实", "督〔2026〕第7号", "超期2天未回复", "中药材种植基地", "约谈"):
+    for shown in ("用地指标未落实", "督〔2026〕第7号", "待回复", "中药材种植基地", "红灯"):
+        assert shown in page, shown
+    november = bulletin.build_bulletin(issued(rt), "2026-11")  # the month in progress: as of today
+    assert [q.days_overdue for q in november.problems] == [16]
+    assert [n.days_overdue for n in november.notices] == [2]
+    page = bulletin_files.html(rt, november)
+    for shown in ("超期2天未回复", "约谈"):
         assert shown in page, shown
 
 
@@ -190,8 +205,8 @@ def test_the_files_are_self_contained(rt: Runtime, ids: dict[str, int]) -> None:
     assert len(book["红黑榜"]._charts) == 2 and len(book["漏斗"]._charts) == 1  # native bar charts
     rows = list(book["红黑榜"].iter_rows(min_row=2, max_row=5, values_only=True))
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
-        ("乡镇", 1, "西城镇人民政府", 150.0),
-        ("乡镇", 2, "城关镇人民政府", 115.0),
+        ("乡镇", 1, "城关镇人民政府", 120.0),
+        ("乡镇", 2, "西城镇人民政府", 100.0),
         ("乡镇", 3, "东城乡人民政府", -5.0),
         ("部门", 1, "县投资促进局", 50.0),
     ]
@@ -318,7 +333,7 @@ def test_the_command(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.Monkey
     page = cli.ok("bulletin", "--month", "2026年10月", "--output", "-", *now).out
     assert page.startswith("<!DOCTYPE html>")
     data = cli.ok("bulletin", "--json", *now).json()
-    assert data["month"] == "2026-10" and data["rankings"][0]["units"][0]["name"] == "西城镇人民政府"
+    assert data["month"] == "2026-10" and data["rankings"][0]["units"][0]["name"] == "城关镇人民政府"
     assert cli.ok("bulletin", "--queue", *now).out.startswith(f"{len(READERS)} bulletins of 2026-10 queued")
     assert cli.ok("bulletin", "--queue", *now).out.startswith("0 bulletins of 2026-10 queued")
     for args, message in (

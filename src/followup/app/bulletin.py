@@ -4,8 +4,10 @@ the red and 约谈 projects, overdue problems, open 督办 notices and the funne
 to its readers (:func:`queue_bulletin`, and ``app.letters`` when it goes out).
 
 The figures are ``app.report``'s, as of the month's last day and as of the previous month's last day
-(rebuilt from the history). The lights, problems and notices are as they stand when the bulletin is
-issued: a bulletin names what is red *now*, as county bulletins do.
+(rebuilt from the history). The lights, problems and notices are as they stood at the end of the
+month's last day (``app.bulletin_state``: each project's ladder rebuilt from its history and assessed
+then), so that a bulletin issued on the 5th, or reissued a year later, names what was red in its month;
+of the month in progress, as they stand now.
 
 The ranking (红黑榜: each unit's score, ``FOLLOWUP_BULLETIN_SCORE``, default
 ``start_rate=1,followup=0.5,red=-5,top=-10,overdue_problems=-2``) is ``app.bulletin_rank``'s.
@@ -112,7 +114,7 @@ class BulletinView(View):
     open_problems: int
     notices: list[NoticeLine]
     notices_issued: int  # 督办 notices issued in the month
-    notices_replied: int  # of them, replied to by now
+    notices_replied: int  # of them, replied to by the end of ``as_of``
     round_rate: str | None  # the month's reporting round (调度): its 填报率, None when there was none
     round_units: list[RoundLine]
     funnel: list[FunnelStep]
@@ -184,8 +186,8 @@ def bulletin_round(rt: Runtime) -> tuple[str, datetime]:
 
 def build_bulletin(rt: Runtime, month: str | None = None, *, issued_on: date | None = None) -> BulletinView:
     """The bulletin of ``month`` (``2026-11``; default the month before ``rt.now()``): the figures as of
-    its last day against the month before, the units ranked, what is red, overdue and open now.
-    ``issued_on`` (default today) dates it."""
+    its last day against the month before, the units ranked, what was red, overdue and open at the
+    end of its last day (of the month in progress: now). ``issued_on`` (default today) dates it."""
     year, mon = parse_month(month) if month else default_month(rt)
     now = rt.now()
     today = local_day(now, rt.zone)

@@ -1,25 +1,36 @@
-"""What the monthly bulletin (``app.bulletin``) reads as it stands when it is issued: the active
-projects assessed on the ladder (the red and 约谈 ones named), the overdue problems, the open 督办
-notices, the projects per unit, and what was entered and issued in the month.
+"""What the monthly bulletin (``app.bulletin``) reads as it stood at the end of its month — as it stands
+now for the month in progress: the active projects assessed on the ladder (the red and 约谈 ones named),
+the overdue problems, the open 督办 notices, the projects per unit, and what was entered and issued in
+the month.
+
+Of a past month, each project's clock is rebuilt as it stood at the end of the month's last day
+(``app.report_lights``) and assessed then; a problem counts when it was open at that day's end (opened
+by then, closed after it or not at all) and overdue on that day; a notice when it had been issued by
+then and had no reply by then.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from followup.app import records
+from followup.app.report_lights import Standing, end_of, standings
 from followup.app.runtime import Runtime
 from followup.app.views import View
 from followup.domain.kinds import Light
+from followup.domain.ladder import Assessment, Memo, assess
+from followup.domain.notices import ProjectClock
 from followup.domain.timeutil import local_day, start_of_day
-from followup.domain.workflow import ON_HOLD
-from followup.store.models import Problem, Project, SupervisionNotice, Unit
+from followup.domain.workflow import ON_HOLD, TERMINATED, Workflow
+from followup.errors import FollowupError
+from followup.store.models import Official, Problem, Project, SupervisionNotice, Unit
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +93,27 @@ class _State:
 
 
 def _read_state(rt: Runtime, now: datetime, issued: date, first: date, as_of: date) -> _State:
+    """The state the bulletin reads: as it stood at the end of ``as_of`` when that day is over, else
+    as it stands ``now`` (the problems' and notices' days late counted to ``issued``)."""
     with rt.store.reading() as session:
         conn = session.connection()
+        if as_of < local_day(now, rt.zone):
+            stood = standings(rt, conn, as_of, with_ended=True)
+            assessed = _assessed_then(rt, session, as_of, [s for s in stood if s.clock.stage != TERMINATED])
+            counts = dict(Counter(s.unit_id for s in stood))
+            day, until = as_of, start_of_day(as_of + timedelta(days=1), rt.zone)
+        else:
+            assessed, counts = _assessed(rt, session, now), _project_counts(conn)
+            day, until = issued, None
         return _State(
-            assessed=_assessed(rt, session, now),
+            assessed=assessed,
             units={u.key: u for u in session.scalars(select(Unit))},
-            counts=_project_counts(conn),
-            problems=_problems(session, issued),
-            open_problems=_open_problems(conn),
-            notices=_notices(rt, session, issued),
+            counts=counts,
+            problems=_problems(session, day, until),
+            open_problems=_open_problems(conn, until),
+            notices=_notices(rt, session, day, until),
             new_in_month=_entered_between(conn, rt, first, as_of),
-            issued_in_month=_issued_between(session, rt, first, as_of),
+            issued_in_month=_issued_between(session, rt, first, as_of, until),
         )
 
 
@@ -109,23 +130,79 @@ def _assessed(rt: Runtime, session: Session, now: datetime) -> list[_Assessed]:
     today = local_day(now, rt.zone)
     out: list[_Assessed] = []
     for project, workflow, result in records.assessed_projects(rt, session, now):
-        held = project.stage == ON_HOLD
-        stage = project.held_stage if held and project.held_stage else project.stage
-        past = project.hold_until if held else project.deadline
-        flagged = FlaggedProject(
-            id=project.id,
-            name=project.name,
-            unit=project.unit.name,
-            stage_label=workflow.label_of(stage),
-            light=str(result.light),
-            light_label=result.light_label,
-            since=result.level_since,
-            days_past=(today - past).days if past and past < today else None,
-            leader=project.leader.name if project.leader else None,
-            officer=project.officer.name,
+        named = _Named(
+            project.id,
+            project.name,
+            project.unit.name,
+            project.leader.name if project.leader else None,
+            project.officer.name,
         )
+        flagged = _flag(named, workflow, ProjectClock.from_row(project), project.held_stage, result, today)
         out.append(_Assessed(project.unit_id, result.light, result.stale_since is not None, flagged))
     return out
+
+
+def _assessed_then(rt: Runtime, session: Session, as_of: date, stood: list[Standing]) -> list[_Assessed]:
+    """The projects ``stood`` (active at the end of ``as_of``, as they stood then) that had a ladder,
+    assessed at the end of that day, in id order."""
+    conn = session.connection()
+    projects: dict[int, str] = {i: n for i, n in conn.execute(select(Project.id, Project.name))}
+    units: dict[int, str] = {i: n for i, n in conn.execute(select(Unit.id, Unit.name))}
+    people: dict[int, str] = {i: n for i, n in conn.execute(select(Official.id, Official.name))}
+    at = end_of(as_of, rt)
+    memo: Memo = {}
+    out: list[_Assessed] = []
+    for s in stood:
+        try:
+            workflow = rt.workflows.get(s.clock.workflow)
+        except FollowupError as exc:
+            log.warning("project %s: %s", s.id, exc)
+            continue
+        if workflow.is_final(s.clock.stage) or workflow.placement_problem(s.clock.stage, s.held_stage):
+            continue
+        result = assess(workflow, s.clock, at, rt.calendar, rt.zone, memo)
+        leader = people.get(s.leader_id) if s.leader_id is not None else None
+        named = _Named(s.id, projects[s.id], units[s.unit_id], leader, people[s.officer_id])
+        flagged = _flag(named, workflow, s.clock, s.held_stage, result, as_of)
+        out.append(_Assessed(s.unit_id, result.light, result.stale_since is not None, flagged))
+    return out
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A project's id and name, its unit's name, its leader's and officer's names."""
+
+    id: int
+    name: str
+    unit: str
+    leader: str | None
+    officer: str
+
+
+def _flag(
+    named: _Named,
+    workflow: Workflow,
+    clock: ProjectClock,
+    held_stage: str | None,
+    result: Assessment,
+    today: date,
+) -> FlaggedProject:
+    """A project's line as the bulletin names it (on hold: its held stage, days past its restart date)."""
+    held = clock.stage == ON_HOLD
+    stage = held_stage if held and held_stage else clock.stage
+    past = clock.hold_until if held else clock.deadline
+    return FlaggedProject(
+        id=named.id,
+        name=named.name,
+        unit=named.unit,
+        stage_label=workflow.label_of(stage),
+        light=str(result.light),
+        light_label=result.light_label,
+        since=result.level_since,
+        days_past=(today - past).days if past and past < today else None,
+        leader=named.leader,
+        officer=named.officer,
+    )
 
 
 def _project_counts(conn: Connection) -> dict[int, int]:
@@ -143,13 +220,21 @@ def _entered_between(conn: Connection, rt: Runtime, first: date, last: date) -> 
     return int(conn.execute(query).scalar_one())
 
 
-def _problems(session: Session, today: date) -> list[ProblemLine]:
-    """Open problems past their due date, the longest overdue first."""
+def _open_at(until: datetime | None) -> ColumnElement[bool]:
+    """A problem open at ``until`` (opened before it, not closed before it); None: open now."""
+    if until is None:
+        return Problem.closed_at.is_(None)
+    return and_(Problem.opened_at < until, or_(Problem.closed_at.is_(None), Problem.closed_at >= until))
+
+
+def _problems(session: Session, today: date, until: datetime | None = None) -> list[ProblemLine]:
+    """Problems open (at ``until``; None: now) past their due date on ``today``, the longest overdue
+    first."""
     query = (
         select(Problem, Project.name, Unit.name)
         .join(Project, Project.id == Problem.project_id)
         .join(Unit, Unit.id == Problem.owner_unit_id)
-        .where(Problem.closed_at.is_(None), Problem.due_on < today, Project.voided_at.is_(None))
+        .where(_open_at(until), Problem.due_on < today, Project.voided_at.is_(None))
         .order_by(Problem.due_on, Problem.id)
     )
     return [
@@ -168,23 +253,40 @@ def _problems(session: Session, today: date) -> list[ProblemLine]:
     ]
 
 
-def _issued_between(session: Session, rt: Runtime, first: date, last: date) -> list[bool]:
-    """The 督办 notices issued between ``first`` and ``last``: whether each was replied to."""
+def _issued_between(
+    session: Session, rt: Runtime, first: date, last: date, until: datetime | None = None
+) -> list[bool]:
+    """The 督办 notices issued between ``first`` and ``last``: whether each was replied to (before
+    ``until``; None: by now)."""
     rows = session.execute(select(SupervisionNotice.issued_at, SupervisionNotice.replied_at)).all()
-    return [replied is not None for issued, replied in rows if first <= local_day(issued, rt.zone) <= last]
+    return [
+        replied is not None and (until is None or replied < until)
+        for issued, replied in rows
+        if first <= local_day(issued, rt.zone) <= last
+    ]
 
 
-def _open_problems(conn: Connection) -> int:
-    return len(conn.execute(select(Problem.id).where(Problem.closed_at.is_(None))).all())
+def _open_problems(conn: Connection, until: datetime | None = None) -> int:
+    """How many problems are open (at ``until``; None: now)."""
+    return len(conn.execute(select(Problem.id).where(_open_at(until))).all())
 
 
-def _notices(rt: Runtime, session: Session, today: date) -> list[NoticeLine]:
-    """督办 notices without a reply, the oldest first."""
+def _notices(rt: Runtime, session: Session, today: date, until: datetime | None = None) -> list[NoticeLine]:
+    """督办 notices without a reply (issued before ``until`` and not replied to before it; None: now),
+    the oldest first; days late counted to ``today``."""
+    unanswered = (
+        SupervisionNotice.replied_at.is_(None)
+        if until is None
+        else and_(
+            SupervisionNotice.issued_at < until,
+            or_(SupervisionNotice.replied_at.is_(None), SupervisionNotice.replied_at >= until),
+        )
+    )
     query = (
         select(SupervisionNotice, Project.name, Unit.name)
         .join(Project, Project.id == SupervisionNotice.project_id)
         .join(Unit, Unit.id == SupervisionNotice.unit_id)
-        .where(SupervisionNotice.replied_at.is_(None), Project.voided_at.is_(None))
+        .where(unanswered, Project.voided_at.is_(None))
         .order_by(SupervisionNotice.year, SupervisionNotice.number)
     )
     return [

@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from followup.app import board
+from followup.app import board, report_lights
 from followup.app.report_rebuild import (
     _DEFAULT_ORDER,
-    _SAFE_KEY,
     _rank_sql,
     _stage_orders,
     _stored,
+    paired_stays,
     reconstruct,
 )
 from followup.app.report_rebuild import TRACKED as TRACKED
@@ -41,7 +41,7 @@ from followup.domain import metrics
 from followup.domain.chains import ChainMap
 from followup.domain.metrics import LIFECYCLE, Measure, MetricSettings, ProjectAsOf
 from followup.domain.timeutil import local_day, start_of_day
-from followup.domain.workflow import ON_HOLD, SIDE_STATES, TERMINATED
+from followup.domain.workflow import ON_HOLD, SIDE_STATES
 from followup.errors import InvalidInput
 from followup.i18n import _
 from followup.store import reporting
@@ -100,10 +100,10 @@ class ReportView(View):
     figures: list[Figure]  # the county's rates for the cohort
     groups: list[GroupFigures]  # per ``by``
     stage_times: list[StageTimeView]  # per stage: median, p90 days, n
-    lights: list[board.UnitLights]  # lights by unit (正常/提示/黄灯/红灯/约谈): the status board, as of now
+    lights: list[board.UnitLights]  # lights by unit (正常/提示/黄灯/红灯/约谈): as of the report's day
     indicators: list[Figure]  # 四多四少
     funnel: list[tuple[str, str, int]]  # (stage key, label, projects that reached it), in lifecycle order
-    #: when the lights are from: the board is today's (lights are not rebuilt from history)
+    #: when the lights are from: now (today's status board), or the end of a past report's day
     lights_at: datetime | None = None
     #: projects counted (in the cohort: its leads and its signed projects; else every project by then)
     projects: int = 0
@@ -140,7 +140,8 @@ def build_report(
 ) -> ReportView:
     """The figures as of the end of ``as_of`` (default today), for the projects signed in ``cohort``
     (None: all years), grouped ``by`` unit, chain, officer or leader (None: no groups); the lights by
-    unit (today's status board) unless ``with_lights`` is false."""
+    unit unless ``with_lights`` is false: today's status board, or for a past day each project's
+    ladder as it stood at the end of that day (``app.report_lights``)."""
     now = rt.now()
     today = local_day(now, rt.zone)
     as_of = check_as_of(as_of, today)
@@ -156,7 +157,7 @@ def build_report(
         conn = session.connection()
         summary, days = summarise(rt, conn, as_of, cohort, by, settings, chains.knows)
         names = _names(conn) if by in ("unit", "officer", "leader") else {}
-    lights = board.status_board(rt) if with_lights else None
+    lights, lights_at = report_lights.lights(rt, as_of, today) if with_lights else ([], None)
     counted = metrics.summary_in_cohort(summary, cohort)
     figures = [Figure.of(m) for m in metrics.summary_rates(summary, cohort)]
     groups = _groups(counted, cohort, by, names) if by else []
@@ -175,10 +176,10 @@ def build_report(
         figures=figures,
         groups=groups,
         stage_times=times,
-        lights=lights.units if lights else [],
+        lights=lights,
         indicators=indicators,
         funnel=funnel,
-        lights_at=lights.now if lights else None,
+        lights_at=lights_at,
         projects=n_counted,
         good_criteria=settings.good.describe(settings.large_amount),
         large_amount=settings.large_amount,
@@ -201,7 +202,12 @@ def check_as_of(as_of: date | None, today: date) -> date:
 def _notes(as_of: date, today: date) -> list[str]:
     notes = [_("time in a stage: completed stays only (entered and left by the report's day), in days")]
     if as_of != today:
-        notes.append(_("lights by unit are today's: the ladder is not rebuilt from history"))
+        notes.append(
+            _(
+                "lights by unit as of the end of {day}: each project's ladder with the stage, deadline "
+                "and follow-ups it had then"
+            ).format(day=as_of.isoformat())
+        )
     return notes
 
 
@@ -286,7 +292,7 @@ def summarise(
         metrics.summarise(rebuilt, settings, on_map, _GROUP_OF[by] if by else None, into=summary)
         if cohort is not None:
             members.update(p.id for p in metrics.in_cohort(rebuilt, cohort))
-    return summary, _stays(rt, conn, end, zone, members if cohort is not None else None)
+    return summary, paired_stays(rt, conn, end, zone, members if cohort is not None else None)
 
 
 def _summary_orders(rt: Runtime, conn: Connection) -> dict[str, dict[str, int]]:
@@ -381,72 +387,6 @@ def _kind_of(
 _FIRST_YEAR = 1900
 #: Up to how many projects are rebuilt by their ids; more: every project, then kept by id.
 _ONE_BY_ONE = 5000
-
-
-def _stays(
-    rt: Runtime, conn: Connection, end: datetime, zone: ZoneInfo, members: set[int] | None
-) -> dict[str, dict[int, int]]:
-    """Per stage, how many completed stays (of ``members``; None: every project) lasted each number of
-    days: each stage line dated by ``end`` ends the stay its project's line before it began."""
-    names = _stage_names(rt)
-    codes = {name: i for i, name in enumerate(names)}
-    space, other, terminated = reporting.STAGE_SPACE, reporting.OTHER, codes[TERMINATED]
-    last: dict[int, int] = {}
-    get = last.get
-    counts: dict[int, int] = {}
-    lines = reporting.stage_lines(conn, end, zone, codes)
-    if members is None:
-        for pid, packed in lines:
-            before = get(pid)
-            last[pid] = packed
-            if before is not None and before % space != terminated:
-                key = (packed // space - before // space) * space + before % space
-                counts[key] = counts.get(key, 0) + 1
-    else:
-        for pid, packed in lines:
-            before = get(pid)
-            last[pid] = packed
-            if before is not None and before % space != terminated and pid in members:
-                key = (packed // space - before // space) * space + before % space
-                counts[key] = counts.get(key, 0) + 1
-    if any(key % space == other for key in counts):  # a stay in a stage no workflow declares
-        return _stays_named(conn, end, zone, members, names)
-    out: dict[str, dict[int, int]] = {}
-    for key, n in counts.items():
-        days, code = divmod(key, space)
-        out.setdefault(names[code], {})[days] = n
-    return out
-
-
-def _stays_named(
-    conn: Connection, end: datetime, zone: ZoneInfo, members: set[int] | None, names: list[str]
-) -> dict[str, dict[int, int]]:
-    """:func:`_stays` when some stage lines name a stage no workflow declares (read with their names)."""
-    codes = {name: i for i, name in enumerate(names)}
-    last: dict[int, tuple[str, int]] = {}
-    out: dict[str, dict[int, int]] = {}
-    for pid, packed, unnamed in reporting.stage_lines(conn, end, zone, codes, named=True):
-        day, code = divmod(packed, reporting.STAGE_SPACE)
-        stage = names[code] if unnamed is None else unnamed
-        before = last.get(pid)
-        last[pid] = (stage, day)
-        if before is not None and before[0] != TERMINATED and (members is None or pid in members):
-            counts = out.setdefault(before[0], {})
-            counts[day - before[1]] = counts.get(day - before[1], 0) + 1
-    return out
-
-
-def _stage_names(rt: Runtime) -> list[str]:
-    """Every stage name the workflows declare (plain keys, safe as SQL literals), terminated first."""
-    out = [TERMINATED, *LIFECYCLE, ON_HOLD]
-    for name in rt.workflows.names():
-        if rt.workflows.problem(name) is None:
-            out.extend(rt.workflows.get(name).states())
-    seen: list[str] = []
-    for key in out:
-        if key not in seen and _SAFE_KEY.fullmatch(key) and len(seen) < reporting.OTHER:
-            seen.append(key)
-    return seen
 
 
 def _names(conn: Connection) -> dict[tuple[str, str], str]:

@@ -1,6 +1,7 @@
 """A report's projects as they stood on a day (``app.report``), rebuilt from the database's aggregates of
-their history (:func:`reconstruct`), and the helpers the line-by-line replay (``app.report_replay``)
-shares with it: the current rows, the stage orders, stored instants and values."""
+their history (:func:`reconstruct`), the days of the stays paired from the stage lines
+(:func:`paired_stays`), and the helpers the line-by-line replay (``app.report_replay``) shares with
+them: the current rows, the stage orders, stored instants and values."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from followup.app.runtime import Runtime
 from followup.domain import metrics
 from followup.domain.metrics import LIFECYCLE, ProjectAsOf, Stay
 from followup.domain.timeutil import start_of_day
-from followup.domain.workflow import SIDE_STATES, TERMINATED
+from followup.domain.workflow import ON_HOLD, SIDE_STATES, TERMINATED
 from followup.errors import InvalidInput
 from followup.i18n import _
+from followup.store import reporting
 
 #: The fields the reconstruction follows through the history.
 TRACKED = ("amount", "funds_in_place", "chain", "chain_link", "unit", "officer", "leader", "signed_on")
@@ -330,3 +332,70 @@ def _value(field_name: str, raw: Any) -> Any:
 
 def _amount(raw: Any) -> Decimal | None:
     return None if raw is None else Decimal(str(raw))
+
+
+def paired_stays(
+    rt: Runtime, conn: Connection, end: datetime, zone: ZoneInfo, members: set[int] | None
+) -> dict[str, dict[int, int]]:
+    """Per stage, how many completed stays (of ``members``; None: every project) lasted each number of
+    days: each stage line dated by ``end`` ends the stay its project's line before it began."""
+    names = _stage_names(rt)
+    codes = {name: i for i, name in enumerate(names)}
+    space, other, terminated = reporting.STAGE_SPACE, reporting.OTHER, codes[TERMINATED]
+    last: dict[int, int] = {}
+    get = last.get
+    counts: dict[int, int] = {}
+    lines = reporting.stage_lines(conn, end, zone, codes)
+    if members is None:
+        for pid, packed in lines:
+            before = get(pid)
+            last[pid] = packed
+            if before is not None and before % space != terminated:
+                key = (packed // space - before // space) * space + before % space
+                counts[key] = counts.get(key, 0) + 1
+    else:
+        for pid, packed in lines:
+            before = get(pid)
+            last[pid] = packed
+            if before is not None and before % space != terminated and pid in members:
+                key = (packed // space - before // space) * space + before % space
+                counts[key] = counts.get(key, 0) + 1
+    if any(key % space == other for key in counts):  # a stay in a stage no workflow declares
+        return _paired_stays_named(conn, end, zone, members, names)
+    out: dict[str, dict[int, int]] = {}
+    for key, n in counts.items():
+        days, code = divmod(key, space)
+        out.setdefault(names[code], {})[days] = n
+    return out
+
+
+def _paired_stays_named(
+    conn: Connection, end: datetime, zone: ZoneInfo, members: set[int] | None, names: list[str]
+) -> dict[str, dict[int, int]]:
+    """:func:`paired_stays` when some stage lines name a stage no workflow declares (read with their
+    names)."""
+    codes = {name: i for i, name in enumerate(names)}
+    last: dict[int, tuple[str, int]] = {}
+    out: dict[str, dict[int, int]] = {}
+    for pid, packed, unnamed in reporting.stage_lines(conn, end, zone, codes, named=True):
+        day, code = divmod(packed, reporting.STAGE_SPACE)
+        stage = names[code] if unnamed is None else unnamed
+        before = last.get(pid)
+        last[pid] = (stage, day)
+        if before is not None and before[0] != TERMINATED and (members is None or pid in members):
+            counts = out.setdefault(before[0], {})
+            counts[day - before[1]] = counts.get(day - before[1], 0) + 1
+    return out
+
+
+def _stage_names(rt: Runtime) -> list[str]:
+    """Every stage name the workflows declare (plain keys, safe as SQL literals), terminated first."""
+    out = [TERMINATED, *LIFECYCLE, ON_HOLD]
+    for name in rt.workflows.names():
+        if rt.workflows.problem(name) is None:
+            out.extend(rt.workflows.get(name).states())
+    seen: list[str] = []
+    for key in out:
+        if key not in seen and _SAFE_KEY.fullmatch(key) and len(seen) < reporting.OTHER:
+            seen.append(key)
+    return seen

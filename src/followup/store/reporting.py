@@ -1,6 +1,8 @@
 """The report's SQL (``app.report``): the projects as of a day counted by kind in one GROUP BY, the
-projects whose fields changed after the day (rebuilt one by one instead), and the stage lines that
-the time spent in each stage is measured from.
+projects whose fields changed after the day (rebuilt one by one instead), the stage lines that
+the time spent in each stage is measured from, and what the ladder's lights as of a day are rebuilt
+from (``app.report_lights``): every project's clock as it is now, flagged when a line dated after the
+day may have changed it, and the history lines of those.
 
 The caller builds the parts that depend on the workflows (a history line's stage rank, "signing or
 later") and passes them in as SQL; everything else is here. Instants are compared as each backend
@@ -16,8 +18,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import exists, or_, select, text
 from sqlalchemy.engine import Connection
+
+from followup.domain.notices import ProjectClock
+from followup.domain.workflow import TERMINATED
+from followup.store.models import Project, ProjectEvent
 
 #: The history lines that put a project in a stage.
 STAGE_KINDS = "('created', 'move', 'void')"
@@ -241,3 +247,73 @@ def instant_stored(conn: Connection, value: datetime) -> Any:
 def large_hundredths(amount: Decimal) -> int:
     """The least whole number of hundredths at or above ``amount`` 万元."""
     return math.ceil(amount * 100)
+
+
+#: The history lines that may change a project's clock (stage, deadline, quiet time) or its unit and
+#: people: a project with one dated after the day is rebuilt from its lines (:func:`clock_lines`).
+CLOCK_KINDS = ("move", "followup", "report", "extend", "edit", "reassign")
+#: The history lines a project's clock is rebuilt from (its entry, and :data:`CLOCK_KINDS`).
+CLOCK_LINE_KINDS = ("created", *CLOCK_KINDS)
+
+
+def _changed_after(end: datetime) -> Any:
+    """The ids of the projects with a :data:`CLOCK_KINDS` line dated from ``end`` on (a subquery)."""
+    events = ProjectEvent.__table__
+    return select(events.c.project_id).where(events.c.at >= end, events.c.kind.in_(CLOCK_KINDS))
+
+
+def standing_rows(conn: Connection, end: datetime, *, with_ended: bool = False) -> Sequence[Any]:
+    """Every project (not voided) entered by ``end`` (its entry line dated before it): its id, its clock
+    as it is now (:attr:`ProjectClock.COLUMNS`), ``held_stage``, ``unit_id``, ``officer_id``,
+    ``leader_id``, and ``later``: whether a line dated from ``end`` on may have changed any of them.
+    Without ``with_ended``, those terminated now with no such line are left out. One query."""
+    projects, events = Project.__table__, ProjectEvent.__table__
+    later = projects.c.id.in_(_changed_after(end))
+    entered = exists().where(
+        events.c.project_id == projects.c.id, events.c.kind == "created", events.c.at < end
+    )
+    query = select(
+        projects.c.id,
+        *(projects.c[name] for name in ProjectClock.COLUMNS),
+        projects.c.held_stage,
+        projects.c.unit_id,
+        projects.c.officer_id,
+        projects.c.leader_id,
+        later.label("later"),
+    ).where(projects.c.voided_at.is_(None), or_(projects.c.created_at < end, entered))
+    if not with_ended:
+        query = query.where(or_(projects.c.stage != TERMINATED, later))
+    return conn.execute(query.order_by(projects.c.id)).all()
+
+
+def clock_lines(conn: Connection, end: datetime) -> Sequence[Any]:
+    """The history lines (:data:`CLOCK_LINE_KINDS`, every date) of the projects with a
+    :data:`CLOCK_KINDS` line dated from ``end`` on, by project and line: project id, kind, at,
+    recorded_at, from_stage, to_stage, changes."""
+    events = ProjectEvent.__table__
+    query = (
+        select(
+            events.c.project_id,
+            events.c.kind,
+            events.c.at,
+            events.c.recorded_at,
+            events.c.from_stage,
+            events.c.to_stage,
+            events.c.changes,
+        )
+        .where(events.c.project_id.in_(_changed_after(end)), events.c.kind.in_(CLOCK_LINE_KINDS))
+        .order_by(events.c.project_id, events.c.id)
+    )
+    return conn.execute(query).all()
+
+
+def project_dates(conn: Connection, end: datetime, names: Sequence[str]) -> dict[int, dict[str, date | None]]:
+    """The date fields ``names`` (the contract dates deadlines are taken from) of the projects with a
+    :data:`CLOCK_KINDS` line dated from ``end`` on, as they are now, by project id."""
+    projects = Project.__table__
+    if not names:
+        return {}
+    query = select(projects.c.id, *(projects.c[n] for n in names)).where(
+        projects.c.id.in_(_changed_after(end))
+    )
+    return {row[0]: dict(zip(names, row[1:], strict=True)) for row in conn.execute(query)}
