@@ -6,15 +6,19 @@ worked out by hand. Entered through the use cases, each step at its own (past) t
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from followup.app import ledger, moves
+from followup.app.evidence import Upload
 from followup.app.ledger import ProjectInput
 from followup.app.moves import Move
 from followup.app.runtime import Runtime
 from tests.county import County, Person
 
 ZONE = ZoneInfo("Asia/Shanghai")
+#: 开工 needs evidence (以图为证): a photo of the site
+SITE_PHOTO = (Upload("现场照片.jpg", (Path(__file__).parent / "data" / "site-photo.jpg").read_bytes()),)
 
 BULLETIN_COUNTY = County(
     units=(
@@ -68,7 +72,9 @@ def seed(rt: Runtime) -> dict[str, int]:
         rt.at(at("2026-09-05 10:00")), Move(ids["cloud"], "land_prep", by="sunli", values={"land": "80"})
     )
     moves.advance(rt.at(at("2026-09-10 10:00")), Move(ids["dairy"], "signing", by="lina"))
-    moves.advance(rt.at(at("2026-09-25 10:00")), Move(ids["cloud"], "groundbreaking", by="sunli"))
+    moves.advance(
+        rt.at(at("2026-09-25 10:00")), Move(ids["cloud"], "groundbreaking", by="sunli", evidence=SITE_PHOTO)
+    )
     october = rt.at(at("2026-10-08 10:00"))
     data = ProjectInput(
         name="健康食品产业园",
@@ -80,7 +86,9 @@ def seed(rt: Runtime) -> dict[str, int]:
     moves.advance(
         rt.at(at("2026-10-12 10:00")), Move(ids["dairy"], "land_prep", by="lina", values={"land": "50"})
     )
-    moves.advance(rt.at(at("2026-10-12 10:30")), Move(ids["dairy"], "groundbreaking", by="lina"))
+    moves.advance(
+        rt.at(at("2026-10-12 10:30")), Move(ids["dairy"], "groundbreaking", by="lina", evidence=SITE_PHOTO)
+    )
     followed = rt.at(at("2026-11-02 10:00"))
     for key, who in (("cloud", "sunli"), ("food", "chenjie"), ("dairy", "lina")):
         moves.log(followed, ids[key], by=who, text="现场调度")

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def _browser():  # type: ignore[no-untyped-def]
     return driver, browser
 
 
-def test_a_warned_officer_records_progress_from_her_mail_and_the_next_sweep_owes_nothing(
+def test_a_warned_officer_acts_from_her_mail_and_the_leader_approves_from_his(
     scene: Scene,
 ) -> None:
     cli = scene.cli
@@ -181,13 +182,44 @@ def test_a_warned_officer_records_progress_from_her_mail_and_the_next_sweep_owes
         phone.screenshot(path=str(ARTIFACTS / "web-project-390.png"), full_page=True)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the project page is {width}px wide on a 390px phone"
+
+        # She asks for an extension from the 申请延期 button of the same mail ...
+        before = cli.ok("project", "show", str(pid), "--json").json()["deadline"]
+        page.goto(_link(warned[-1], scene.base, "申请延期"))
+        page.fill("#extend-days", "30")
+        page.fill("#extend-reason", "企业董事会改期至12月，需顺延洽谈期限。")
+        page.click("#extend button[type=submit]")
+        page.wait_for_load_state("load")
+        assert "等待审批" in page.inner_text("main")
+        cli.ok("send", "--now", SWEPT)
+        # ... the leader in charge approves it from the button of the approval mail ...
+        asked = scene.mails_to("liuqiang@example.gov.cn")
+        assert asked, "the leader in charge got no approval mail"
+        approve = re.search(re.escape(scene.base) + r"/a/\S+", _text(asked[-1]))
+        assert approve, _text(asked[-1])
+        leader = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        leader.goto(approve.group(0))
+        assert "企业董事会改期" in leader.inner_text("#requests ~ section")
+        leader.screenshot(path=str(ARTIFACTS / "web-approval-390.png"), full_page=True)
+        leader.click("#approve button[value=approve]")
+        leader.wait_for_load_state("load")
+        assert "审批已记录" in leader.inner_text("main")
     finally:
         browser.close()
         driver.stop()
 
+    # ... and the deadline moves, and she is told.
+    shown = cli.ok("project", "show", str(pid), "--json").json()
+    assert (date.fromisoformat(shown["deadline"]) - date.fromisoformat(before)).days == 30
+    cli.ok("send", "--now", SWEPT)
+    told = [m for m in scene.mails_to("lina@example.gov.cn") if "已批准" in _text(m)]
+    assert told, "the decision was not mailed back"
+
     history = cli.ok("history", str(pid), "--json").json()
     logged = [e for e in history if e["kind"] == "followup"]
     assert logged and logged[-1]["by"]["key"] == "lina" and logged[-1]["entered_by"] == "web"
+    decided = [e for e in history if e["kind"] == "decision"]
+    assert decided and decided[-1]["by"]["key"] == "liuqiang"
     again = json.loads(cli.ok("sweep", "--now", LATER, "--json").out)
     assert again["queued"] == 0, again
 

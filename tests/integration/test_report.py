@@ -18,6 +18,8 @@ from tests.county import SMALL
 from tests.helpers import Cli, make_runtime
 
 REPORT_NOW = "2026-06-01 10:00"
+#: 开工 needs evidence (以图为证)
+SITE_PHOTO = str(Path(__file__).parent.parent / "data" / "site-photo.jpg")
 
 
 def add(cli: Cli, now: str, name: str, *extra: str) -> int:
@@ -50,7 +52,7 @@ def history(any_cli: Cli) -> dict[str, int]:
     advance(cli, a, "签约", "2025-04-01 10:00", "--set", "amount=2亿")
     cli.ok("funds", str(a), "--amount", "500", "--by", "lina", "--now", "2025-06-01 10:00")
     advance(cli, a, "land_prep", "2025-09-01 10:00", "--set", "land=50")
-    advance(cli, a, "groundbreaking", "2025-10-15 10:00")
+    advance(cli, a, "groundbreaking", "2025-10-15 10:00", "--evidence", SITE_PHOTO)
     b = add(cli, "2025-05-01 10:00", "杂粮加工")
     advance(cli, b, "talks", "2025-07-01 10:00", "--set", "investor=某食品")
     c = add(

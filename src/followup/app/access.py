@@ -112,8 +112,10 @@ def facts(rt: Runtime, project_id: int) -> ProjectFacts | None:
 
 def signing_key(settings: Settings) -> bytes:
     """The county's secret key: ``FOLLOWUP_SECRET_KEY``, else ``<data_dir>/secret_key``, made once
-    (readable by its owner only)."""
+    (readable by its owner only). Either must hold at least 32 characters: a short key is guessed."""
     if settings.secret_key:
+        if len(settings.secret_key.strip()) < 32:
+            raise InvalidInput(_("FOLLOWUP_SECRET_KEY is too short: give at least 32 random characters"))
         return settings.secret_key.encode("utf-8")
     path = settings.data_dir / "secret_key"
     if not path.exists():

@@ -7,7 +7,8 @@ the escalation so far, and what the reader can do — all fitted to the reader's
   its deadline and hold-expiry ladders, across extensions, each extension named (new deadline, approver).
 - The commands fit the reader: the case officer records progress and moves the project (or resumes a
   hold); a unit head records progress under their own name; a leader in charge or the supervision office
-  may approve an extension; a principal leader is only shown where to look.
+  may approve an extension; a principal leader is only shown where to look. When the web app has a
+  public address, the block carries buttons instead (``app.buttons``: signed links for the reader).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from followup.app import buttons
+from followup.app.buttons import Links
 from followup.app.runtime import Runtime
 from followup.domain.kinds import Light, NoticeKind, Role
 from followup.domain.ladder import assess
@@ -114,8 +117,11 @@ def block(
     escalation: list[dict[str, str]],
     reader: Official,
     role: str,
+    links: Links | None = None,
 ) -> dict[str, Any]:
-    """One project's block in a mail to ``reader`` (as ``role``): its warnings, highest first."""
+    """One project's block in a mail to ``reader`` (as ``role``): its warnings, highest first; with
+    ``links`` (the web app has a public address) its buttons, which the templates show instead of the
+    commands."""
     ordered = sorted(warnings, key=lambda w: w.rank, reverse=True)
     top = ordered[0]
     return {
@@ -126,6 +132,7 @@ def block(
         "warnings": [w.shown() for w in ordered],
         "escalation": escalation,
         "commands": _with_reply(project, role, reader.key, commands(project, top.kind, role, reader.key)),
+        "buttons": buttons.for_block(links, project, role),
     }
 
 

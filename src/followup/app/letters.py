@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 from followup.app import blocks, records, supervision_mail
 from followup.app.blocks import Warning
+from followup.app.buttons import Links, view
 from followup.app.escalation import digest_round
 from followup.app.runtime import Runtime
 from followup.app.weekly import weekly_contexts
@@ -136,6 +137,9 @@ def build_messages(rt: Runtime, ids: Sequence[int], now: datetime) -> Built:
         if n.kind == NoticeKind.BULLETIN:  # the monthly bulletin: a message of its own
             _bulletin(rt, loaded, n, now, built)
             continue
+        if n.kind in (NoticeKind.REQUEST, NoticeKind.DECISION):  # a request, its decision: of their own
+            _request(rt, loaded, n, now, built)
+            continue
         try:
             judged = _judge(rt, loaded, n, now)
         except Exception as exc:  # a broken project or workflow: this notification's trouble only
@@ -190,6 +194,25 @@ def _bulletin(rt: Runtime, loaded: _Loaded, n: Any, now: datetime, built: Built)
         built.broken.append(((n.id,), f"cannot build the message: {type(exc).__name__}: {exc}"))
         return
     built.letters.append(Letter((n.id,), message, person.id))
+
+
+def _request(rt: Runtime, loaded: _Loaded, n: Any, now: datetime, built: Built) -> None:
+    """An extension or hold request to an approver, or its decision to whoever asked
+    (``app.requests_mail``); obsolete once the request is no longer pending."""
+    from followup.app.requests_mail import letter
+
+    person = loaded.people[n.recipient_id]
+    message_id = n.message_id or make_message_id(message_key([n.nonce]), _domain(rt.settings.mail_from))
+    try:
+        message = letter(rt, n, person, message_id, now)
+    except Exception as exc:  # this message's trouble only, as for any other
+        log.exception("message %s cannot be built", message_id)
+        built.broken.append(((n.id,), f"cannot build the message: {type(exc).__name__}: {exc}"))
+        return
+    if message is None:
+        built.obsolete.append(n.id)
+    else:
+        built.letters.append(Letter((n.id,), message, person.id))
 
 
 def _judge(rt: Runtime, loaded: _Loaded, n: Any, now: datetime) -> _Piece | datetime | None:
@@ -350,7 +373,7 @@ def _letter(
     """One message to ``person`` for a group of pieces."""
     from followup.mail.templates import render  # Jinja2 only when mail goes out
 
-    template, context = _compose(rt, loaded, person, family, pieces, local_now)
+    template, context = _compose(rt, loaded, person, family, pieces, local_now, now)
     subject, text, html = render(template, context, rt.settings)
     message = OutgoingMessage(
         message_id=message_id,
@@ -365,9 +388,17 @@ def _letter(
 
 
 def _compose(
-    rt: Runtime, loaded: _Loaded, person: Official, family: str, pieces: list[_Piece], local_now: str
+    rt: Runtime,
+    loaded: _Loaded,
+    person: Official,
+    family: str,
+    pieces: list[_Piece],
+    local_now: str,
+    now: datetime,
 ) -> tuple[str, dict[str, Any]]:
-    """The template and its context for one message (see notifications/README.md)."""
+    """The template and its context for one message (see notifications/README.md); its buttons are
+    signed for ``person`` as of ``now`` (when the web app has a public address)."""
+    links = Links.of(rt.settings, person.id, now)
     recipient = {
         "name": person.name,
         "email": person.email,
@@ -376,11 +407,11 @@ def _compose(
         "role_label": _role_label(pieces[0].role),
     }
     if family == STRANDED:
-        alerts = [p.context for p in pieces]
+        alerts = [{**c, "buttons": view(links, c["project"]["id"])} for c in (p.context for p in pieces) if c]
         return STRANDED, {"recipient": recipient, "items": alerts, "now": local_now}
     if family == SUPERVISION:
         return supervision_mail.compose(recipient, [p.context for p in pieces if p.context], local_now)
-    items = _blocks(loaded, person, [p for p in pieces if p.family == WARNING])
+    items = _blocks(loaded, person, [p for p in pieces if p.family == WARNING], links)
     highest = max(items, key=lambda b: blocks.rank(b["kind"], b["level"]["key"]), default=None)
     weekly = next((p.context for p in pieces if p.family == DIGEST), None)
     if weekly is not None:
@@ -397,7 +428,9 @@ def _compose(
     return "several", {"recipient": recipient, "items": items, "highest": highest["level"], "now": local_now}
 
 
-def _blocks(loaded: _Loaded, person: Official, pieces: list[_Piece]) -> list[dict[str, Any]]:
+def _blocks(
+    loaded: _Loaded, person: Official, pieces: list[_Piece], links: Links | None
+) -> list[dict[str, Any]]:
     """One block per project, its warnings together, the highest project first."""
     by_project: dict[int, list[_Piece]] = defaultdict(list)
     for piece in pieces:
@@ -407,7 +440,7 @@ def _blocks(loaded: _Loaded, person: Official, pieces: list[_Piece]) -> list[dic
     for pid, group in by_project.items():
         warnings = [p.warning for p in group if p.warning is not None]
         made = blocks.block(
-            loaded.facts[pid], warnings, loaded.escalation.get(pid, []), person, group[0].role
+            loaded.facts[pid], warnings, loaded.escalation.get(pid, []), person, group[0].role, links
         )
         out.append(made)
     return sorted(

@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followup.app import evidence as evidence_files
 from followup.app import records
+from followup.app.evidence import Upload
 from followup.app.runtime import Runtime
 from followup.app.views import Ref, View
 from followup.domain import validate
@@ -26,7 +28,7 @@ from followup.domain.timeutil import in_zone, local_day
 from followup.domain.workflow import TERMINATED
 from followup.errors import Conflict, InvalidInput, NotFound
 from followup.i18n import _
-from followup.store.models import Official, Problem, Project, Unit
+from followup.store.models import Official, Problem, Project, ProjectEvent, Unit
 
 #: a problem's level (问题等级): key → label; either may be typed
 PROBLEM_LEVELS = {"general": "一般", "coordination": "协调", "major": "重大"}
@@ -123,8 +125,8 @@ def event(
     by: Official | None,
     note: str | None,
     changes: dict[str, Any],
-) -> None:
-    records.record_event(
+) -> ProjectEvent:
+    return records.record_event(
         rt,
         session,
         project,
@@ -183,11 +185,15 @@ def add_problem(
         return problem_view(rt, row, project, {actor.id: actor}, {unit.id: unit}, today)
 
 
-def close_problem(rt: Runtime, problem_id: int, *, by: str, resolution: str) -> ProblemView:
-    """Close a problem (销号) with how it was resolved; its queued overdue warnings become obsolete."""
+def close_problem(
+    rt: Runtime, problem_id: int, *, by: str, resolution: str, evidence: Sequence[Upload] = ()
+) -> ProblemView:
+    """Close a problem (销号) with how it was resolved and ``evidence`` files attached; its queued
+    overdue warnings become obsolete."""
     now = rt.now()
     today = local_day(now, rt.zone)
     resolution = validate.note(resolution, _("resolution"), max_len=2000)
+    files = evidence_files.checked(rt, evidence)
     with rt.store.transaction() as session:
         row = session.get(Problem, problem_id, with_for_update=True)
         if row is None:
@@ -211,7 +217,7 @@ def close_problem(rt: Runtime, problem_id: int, *, by: str, resolution: str) -> 
             )
         row.closed_at, row.closed_by_id, row.resolution = now, actor.id, resolution
         changes = {"problem": row.id}
-        event(
+        line = event(
             rt,
             session,
             project,
@@ -222,6 +228,9 @@ def close_problem(rt: Runtime, problem_id: int, *, by: str, resolution: str) -> 
             changes=changes,
         )
         session.flush()
+        evidence_files.attach(
+            rt, session, files, project_id=project.id, by=actor, now=now, event_id=line.id, problem_id=row.id
+        )
         people = people_by_id(session, {row.opened_by_id, actor.id})
         return problem_view(rt, row, project, people, units_by_id(session, {row.owner_unit_id}), today)
 

@@ -11,7 +11,8 @@ A notification of an overdue ladder is judged when mail goes out, as the stage l
 - **waiting** when it is a repeat that comes sooner than 7 days after the last delivery of its ladder
   to that person, or on the working day right after it.
 
-The rest goes in one mail per recipient (template ``supervision``), one item each.
+The rest goes in one mail per recipient (template ``supervision``), one item each, with its commands
+or, when the web app has a public address, its buttons (``app.buttons``) signed for the recipient.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.engine import Connection
 
+from followup.app import buttons
+from followup.app.buttons import Links
 from followup.app.rounds import Behind, behind
 from followup.app.runtime import Runtime
 from followup.app.supervision import PROBLEM_LEVELS, still_owed
@@ -150,10 +153,12 @@ def _load_states(conn: Connection, loaded: Loaded, ours: Sequence[Any]) -> None:
 
 def judge(rt: Runtime, loaded: Loaded, n: Any, now: datetime, who: str) -> dict[str, Any] | datetime | None:
     """What becomes of a notification of an overdue ladder: its item in the recipient's mail, the moment
-    a repeat may go (it waits), or None (obsolete); ``who``: the recipient's key, for the commands."""
+    a repeat may go (it waits), or None (obsolete); ``who``: the recipient's key, for the commands (the
+    buttons are signed for ``n.recipient_id`` as of ``now``)."""
     item = _item(rt, loaded, n, now, who)
     if item is None:
         return None
+    item["buttons"] = buttons.for_item(Links.of(rt.settings, n.recipient_id, now), item)
     if n.message_id is None:  # a group handed over before goes again as it was
         state = loaded.states.get((n.kind, n.round, n.recipient_id))
         if state is not None and state.newest is not None and state.newest > n.id:

@@ -14,7 +14,9 @@ overdue problems, and names what changed:
 projects newly red or newly at 约谈 in the last seven days, holds running out (or run out), holds
 longer than ``FOLLOWUP_LONG_HOLD_MONTHS`` (default 6), and the ten longest overdue; and it lists every
 project at 红灯 or 约谈 — the weekly reminder its readers get instead of each rung's repeats
-(``domain.ladder.SUMMARY_ROLES``).
+(``domain.ladder.SUMMARY_ROLES``). When the web app has a public address, each of the official's own
+projects has its 查看项目 and 记录进展 links, each red or 约谈 project of the summary its 查看项目 link
+(``links``, signed for that reader when the mail goes out).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup.app import records
+from followup.app import buttons, records
+from followup.app.buttons import Links
 from followup.app.runtime import Runtime
 from followup.app.supervision import PROBLEM_LEVELS
 from followup.domain.kinds import Light, Role
@@ -98,6 +101,8 @@ def weekly_contexts(
         if not own and told is None:
             out[person.id] = None
             continue
+        links = Links.of(rt.settings, person.id, now)
+        flagged = told["red_and_top"] if told else []
         out[person.id] = {
             "week": f"{year}年第{week}周（{monday.isoformat()} 至 {sunday.isoformat()}）",
             "week_label": f"{year}年第{week}周",
@@ -110,6 +115,7 @@ def weekly_contexts(
             "problems": open_,
             "problems_overdue": sum(1 for _i, rows in listed for p in rows if p["overdue_days"] > 0),
             "summary": told,
+            "links": buttons.for_projects(links, [i.shown for i in theirs], flagged),
         }
     return out
 

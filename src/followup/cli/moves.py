@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
 from followup.app import moves
+from followup.app.evidence import uploads_from
 from followup.app.moves import Move
 from followup.app.moves import advance as advance_project
 from followup.cli.output import when
@@ -25,6 +27,18 @@ class MoveOptions:
     on: str | None
     sets: tuple[str, ...]
     now: str | None
+
+
+def evidence_option(func: F) -> F:
+    """Add --evidence FILE (repeatable): photos or PDFs attached to what the command records."""
+    return click.option(
+        "--evidence",
+        "evidence",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Attach a photo (JPEG, PNG, WebP) or PDF as evidence (以图为证); repeatable.",
+    )(func)
 
 
 def move_options(func: F) -> F:
@@ -56,7 +70,13 @@ def move_options(func: F) -> F:
 
 
 def _move(
-    c: Context, opts: MoveOptions, project_id: int, target: str | None, note: str | None, until: str | None
+    c: Context,
+    opts: MoveOptions,
+    project_id: int,
+    target: str | None,
+    note: str | None,
+    until: str | None,
+    evidence: tuple[Path, ...] = (),
 ) -> None:
     move = Move(
         project_id,
@@ -66,6 +86,7 @@ def _move(
         on=c.instant(opts.on, "--on"),
         until=parse_day(until, what="--until") if until else None,
         values=set_values(opts.sets),
+        evidence=uploads_from(evidence),
     )
     view = advance_project(c.runtime(opts.now), move)
     shown = (
@@ -82,12 +103,19 @@ def _move(
 @move_options
 @click.option("--note", help="What happened (the reason, for on_hold and terminated).")
 @click.option("--until", metavar="DATE", help="Expected restart date (for on_hold).")
+@evidence_option
 @pass_ctx
 def advance(
-    c: Context, project_id: int, stage: str, opts: MoveOptions, note: str | None, until: str | None
+    c: Context,
+    project_id: int,
+    stage: str,
+    opts: MoveOptions,
+    note: str | None,
+    until: str | None,
+    evidence: tuple[Path, ...],
 ) -> None:
     """Move a project to STAGE, by key or label (签约, also 暂缓 or 终止), as the workflow allows."""
-    _move(c, opts, project_id, stage, note, until)
+    _move(c, opts, project_id, stage, note, until, evidence)
 
 
 @cli.command()
@@ -126,11 +154,27 @@ def terminate(c: Context, project_id: int, opts: MoveOptions, reason: str) -> No
 @click.argument("text")
 @click.option("--by", required=True, metavar="OFFICIAL", help="Who followed up: key or name.")
 @click.option("--on", metavar="DATE", help="When (default now).")
+@evidence_option
 @now_option
 @pass_ctx
-def log_cmd(c: Context, project_id: int, text: str, by: str, on: str | None, now: str | None) -> None:
+def log_cmd(
+    c: Context,
+    project_id: int,
+    text: str,
+    by: str,
+    on: str | None,
+    evidence: tuple[Path, ...],
+    now: str | None,
+) -> None:
     """Record a follow-up (跟进记录) on a project."""
-    event = moves.log(c.runtime(now), project_id, by=by, text=text, on=c.instant(on, "--on"))
+    event = moves.log(
+        c.runtime(now),
+        project_id,
+        by=by,
+        text=text,
+        on=c.instant(on, "--on"),
+        evidence=uploads_from(evidence),
+    )
     click.echo(_("follow-up {id} recorded on project {project}").format(id=event.id, project=project_id))
 
 

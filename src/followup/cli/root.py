@@ -232,6 +232,11 @@ COMMANDS: dict[str, str] = {
     "bulletin": "bulletin",
     # issue 10 — the web app
     "web": "web",
+    # issue 10 — requests: extension and hold requests and their approval (cli/requests.py)
+    "request": "requests",
+    "approve": "requests",
+    # issue 11 — chat channels: group robots of 政务钉钉, 企业微信, 飞书 (cli/channels.py)
+    "channel": "channels",
 }
 
 

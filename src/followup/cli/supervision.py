@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
 from followup.app import rounds, supervision
+from followup.app.evidence import uploads_from
 from followup.app.rounds import RoundStatus
 from followup.app.supervision import NoticeView, ProblemView
+from followup.cli.moves import evidence_option
 from followup.cli.output import Column, table, when
 from followup.cli.root import PROJECT_ID, Context, cli, emit_json, json_option, now_option, pass_ctx
 from followup.domain.timeutil import parse_day
@@ -61,11 +64,16 @@ def problem_add(
 @click.argument("problem_id", type=click.IntRange(1, 2**63 - 1))
 @click.option("--by", required=True, metavar="OFFICIAL", help=BY_HELP)
 @click.option("--resolution", required=True, metavar="TEXT", help="How it was resolved.")
+@evidence_option
 @now_option
 @pass_ctx
-def problem_close(c: Context, problem_id: int, by: str, resolution: str, now: str | None) -> None:
+def problem_close(
+    c: Context, problem_id: int, by: str, resolution: str, evidence: tuple[Path, ...], now: str | None
+) -> None:
     """Close a problem (销号) with how it was resolved."""
-    view = supervision.close_problem(c.runtime(now), problem_id, by=by, resolution=resolution)
+    view = supervision.close_problem(
+        c.runtime(now), problem_id, by=by, resolution=resolution, evidence=uploads_from(evidence)
+    )
     click.echo(_("problem {id} closed").format(id=view.id))
 
 

@@ -63,6 +63,8 @@ class Stage:
     contract_deadline: str | None = None
     final: bool = False
     ladder: tuple[Level, ...] = ()
+    #: entering it needs at least one attachment (以图为证): a photo of the site, a signed agreement
+    requires_evidence: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class Stage:
             "records": self.records,
             "contract_deadline": self.contract_deadline,
             "final": self.final,
+            "requires_evidence": self.requires_evidence,
             "ladder": [level.to_dict() for level in self.ladder],
         }
 

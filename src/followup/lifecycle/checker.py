@@ -38,6 +38,7 @@ STAGE_KEYS = (
     "contract_deadline",
     "final",
     "ladder",
+    "requires_evidence",
 )
 LEVEL_KEYS = ("level", "label", "at", "notify", "repeat")
 ROLES = tuple(r for r in Role if r != Role.OPERATOR)  # whom a ladder may notify: not the operators
@@ -212,9 +213,10 @@ def check_stage_keys(c: Checker, raw_stages: Any) -> dict[str, int]:
 
 def check_stage(c: Checker, raw: dict[str, Any], where: Path_, default_staleness: Limit | None) -> Stage:
     c.present(raw, where, "label")
-    final = raw.get("final", False)
-    if not isinstance(final, bool):
-        raise c.fail((*where, "final"), _("expected true or false"))
+    final, evidence = raw.get("final", False), raw.get("requires_evidence", False)
+    for flag, value in (("final", final), ("requires_evidence", evidence)):
+        if not isinstance(value, bool):
+            raise c.fail((*where, flag), _("expected true or false"))
     limit = c.optional_limit(raw, "limit", where)
     if limit is None and not final:
         raise c.fail(where, _("a stage that is not final needs a limit, e.g. limit: {days: 90}"))
@@ -249,6 +251,7 @@ def check_stage(c: Checker, raw: dict[str, Any], where: Path_, default_staleness
         contract_deadline=raw.get("contract_deadline"),
         final=final,
         ladder=ladder,
+        requires_evidence=evidence,
     )
 
 

@@ -466,9 +466,7 @@ def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return 0
     columns = list(rows[0])
-    converters = {
-        c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns
-    }
+    converters = {c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns}
     memos: dict[str, dict[Any, Any]] = {c: {} for c in columns}
 
     def converted(column: str, value: Any) -> Any:

@@ -53,7 +53,8 @@ class Guard(BaseHTTPMiddleware):
             if name == "Cache-Control" and request.url.path.startswith("/static/"):
                 continue
             response.headers.setdefault(name, value)
-        if not had and common.SEED_COOKIE not in response.headers.get("set-cookie", ""):
+        given = any(c.startswith(common.SEED_COOKIE + "=") for c in response.headers.getlist("set-cookie"))
+        if not had and not given:  # a sign-in gives its own new seed: not a second one beside it
             response.set_cookie(
                 common.SEED_COOKIE,
                 request.state.seed,
@@ -89,6 +90,17 @@ async def _on_refused(request: Request, exc: Exception) -> Response:
     return _error_page(request, exc, 400, _("Not done"))
 
 
+async def _on_crash(request: Request, exc: Exception) -> Response:
+    """An unexpected error: logged with its traceback, answered with a page that says nothing of it (this
+    handler runs outside the middleware, so it sets the security headers itself)."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    response = PlainTextResponse(
+        _("Something went wrong on the server; please try again later."), status_code=500
+    )
+    response.headers.update(HEADERS)
+    return response
+
+
 async def _on_http(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     if status == 404:
@@ -121,6 +133,7 @@ def create_app(rt: Runtime) -> Starlette:
             NotFound: _on_missing,
             FollowupError: _on_refused,
             HTTPException: _on_http,
+            500: _on_crash,
         },
     )
     app.state.runtime = rt

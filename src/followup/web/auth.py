@@ -6,12 +6,14 @@ open every link would otherwise spend it before the official does.
 
 from __future__ import annotations
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from followup.app import access, signin_mail
+from followup.app.runtime import Runtime
 from followup.errors import LinkRefused
 from followup.web import common
 
@@ -27,11 +29,17 @@ async def ask_for_link(request: Request) -> Response:
     rt = common.runtime(request)
     base = rt.settings.web_url or str(request.base_url).rstrip("/")
     target = common.local_path(common.field(form, "next"))
-    made = await run_in_threadpool(access.request_sign_in, rt, address)
+    # The same answer, as fast, whether the address is known or not: the link is made and mailed after
+    # the page has gone (a slow mail server would otherwise tell a known address by the wait).
+    page = common.render(request, "signin_sent.html.j2", {"email": address})
+    page.background = BackgroundTask(_mail_link, rt, address, base, target)
+    return page
+
+
+def _mail_link(rt: Runtime, address: str, base: str, target: str) -> None:
+    made = access.request_sign_in(rt, address)
     if made is not None:
-        await run_in_threadpool(signin_mail.send_sign_in, rt, made, base, target)
-    # the same answer whether the address is known or not: it learns nothing
-    return common.render(request, "signin_sent.html.j2", {"email": address})
+        signin_mail.send_sign_in(rt, made, base, target)
 
 
 def confirm_page(request: Request) -> Response:

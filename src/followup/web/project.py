@@ -94,7 +94,9 @@ async def record_log(request: Request) -> Response:
     form = await common.checked_form(request)
     who = common.allowed(request, "log", pid)
     text = common.field(form, "text")
-    await run_in_threadpool(moves.log, acting(request), pid, by=who.key, text=text)
+    rt = acting(request)
+    files = await web_evidence.uploads(form, rt.settings.upload_limit)
+    await run_in_threadpool(moves.log, rt, pid, by=who.key, text=text, evidence=files)
     return _back(pid, "log")
 
 
@@ -110,8 +112,11 @@ async def move_stage(request: Request) -> Response:
         for key in PROJECT_FIELDS
         if common.field(form, f"field_{key}")
     }
-    move = moves.Move(pid, target, by=who.key, note=common.field(form, "note") or None, values=values)
-    await run_in_threadpool(moves.advance, acting(request), move)
+    rt = acting(request)
+    files = await web_evidence.uploads(form, rt.settings.upload_limit)
+    note = common.field(form, "note") or None
+    move = moves.Move(pid, target, by=who.key, note=note, values=values, evidence=files)
+    await run_in_threadpool(moves.advance, rt, move)
     return _back(pid, "move")
 
 
@@ -136,8 +141,10 @@ async def close_problem(request: Request) -> Response:
     problem = common.field(form, "problem")
     if not any(str(p.id) == problem for p in await run_in_threadpool(problems.open_problems, rt, pid)):
         raise AccessDenied()
+    files = await web_evidence.uploads(form, rt.settings.upload_limit)
+    resolution = common.field(form, "resolution")
     await run_in_threadpool(
-        problems.close_problem, rt, int(problem), by=who.key, resolution=common.field(form, "resolution")
+        problems.close_problem, rt, int(problem), by=who.key, resolution=resolution, evidence=files
     )
     return _back(pid, "problem")
 
