@@ -31,6 +31,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from followup.app.bulletin import BulletinQueued, bulletin_round, queue_bulletin
+from followup.app.chat_send import send_chat
 from followup.app.delivery import SendResult, send
 from followup.app.escalation import WeeklyResult, digest_round, queue_weekly, sweep
 from followup.app.runtime import Clock, Runtime
@@ -104,8 +105,11 @@ def _send(
         _guarded("weekly mail", weekly)()
         if monthly is not None:
             _guarded("monthly bulletin", monthly)()
-        result = send(rt, stop=stop)
-        _report(result)
+        try:
+            result = send(rt, stop=stop)
+            _report(result)
+        finally:  # issue 11 — the work chats' cards, whatever became of the mail
+            _guarded("chat", lambda: send_chat(rt, stop=stop))()
         return result
 
     return job

@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("followup.errors", "followup.i18n"),
     ("followup", "followup.settings", "followup.paths"),
     ("followup.domain",),
-    ("followup.lifecycle", "followup.store", "followup.mail"),
+    ("followup.lifecycle", "followup.store", "followup.mail", "followup.chat"),
     ("followup.app",),
     ("followup.cli", "followup.daemon", "followup.web"),
 ]

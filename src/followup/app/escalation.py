@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from followup.app import records, supervision
+from followup.app import chat_queue, records, supervision
 from followup.app.runtime import Runtime
 from followup.app.views import View
 from followup.domain import overdue
@@ -91,6 +91,7 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
         result.notices = issued
         result.queued = queries.queue(conn, supervision.unqueued(conn, rows), stored(now))
         queries.set_next_looks(conn, looks)
+    chat_queue.after_sweep(rt)  # issue 11 — the work chats' cards from the notifications just queued
     if result.queued:
         log.info(
             "sweep at %s: %d projects due, %d notifications queued",

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 import click
 
 from followup.app import board, delivery, escalation
 from followup.cli.output import Column, label, table, when
 from followup.cli.root import Context, cli, emit_json, json_option, now_option, pass_ctx
 from followup.domain.kinds import Light, NoticeKind, NoticeStatus, Role
-from followup.errors import DeliveryError
+from followup.errors import DeliveryError, FollowupError
 from followup.i18n import _, ngettext
+
+if TYPE_CHECKING:
+    from followup.app.chat_send import ChatResult
+
+log = logging.getLogger(__name__)
 
 
 @cli.command()
@@ -57,8 +65,9 @@ def send(c: Context, now: str | None, any_time: bool, as_json: bool) -> None:
     Exits 8 when anything due could not be delivered (it is kept and retried; what went out is
     recorded)."""
     result = delivery.send(c.runtime(now), ignore_hours=any_time)
+    chat = _send_chat(c, any_time)  # issue 11 — the work chats' cards, after the mail and apart from it
     if as_json:
-        emit_json(result.to_dict())
+        emit_json(result.to_dict() | ({"chat": chat.to_dict()} if chat and _busy(chat) else {}))
     elif result.skipped_reason:
         reason = _(result.skipped_reason)
         click.echo(_("nothing sent: {reason} (waiting; --any-time overrides)").format(reason=reason))
@@ -77,6 +86,12 @@ def send(c: Context, now: str | None, any_time: bool, as_json: bool) -> None:
                 unknown=result.unknown,
                 failed=result.failed,
                 obsolete=result.obsolete,
+            )
+        )
+    if chat and not as_json and _busy(chat):
+        click.echo(
+            _("chat: {sent} cards posted; {deferred} deferred, {retried} to retry, {failed} failed").format(
+                sent=chat.sent, deferred=chat.deferred, retried=chat.retried, failed=chat.failed
             )
         )
     if result.undelivered:
@@ -154,6 +169,22 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
             for r in rows
         ],
     )
+
+
+def _send_chat(c: Context, any_time: bool) -> ChatResult | None:
+    """The chat cards' delivery (issue 11); its failure is logged and never stops the mail's."""
+    from followup.app.chat_send import send_chat
+
+    try:
+        return send_chat(c.runtime(), ignore_hours=any_time)
+    except FollowupError as exc:
+        log.error("chat: %s", exc)
+        return None
+
+
+def _busy(chat: ChatResult) -> bool:
+    """Whether the chat had anything to do (without channels, ``send`` says what it always said)."""
+    return bool(chat.queued or chat.sent or chat.undelivered or chat.obsolete)
 
 
 def level_text(kind: str, level: str, repeat_no: int) -> str:

@@ -207,6 +207,11 @@ def official_show(c: Context, key: str, as_json: bool) -> None:
 @click.option("--alias", "aliases", multiple=True, metavar="NAME", help="Replace the aliases: " + ALIAS_HELP)
 @click.option("--no-aliases", is_flag=True, help="Remove every alias.")
 @click.option("--allow-duplicate", is_flag=True, help="Allow an address another official already has.")
+@click.option("--mobile", metavar="NUMBER", help='Mobile number, @-mentioned in work chats ("" clears).')
+@click.option("--chat-user-id", metavar="ID", help='User id in the work chats, @-mentioned ("" clears).')
+@click.option(
+    "--notify", type=click.Choice(["mail", "chat", "both"]), help="Where warnings reach them (default: both)."
+)
 @pass_ctx
 def official_update(
     c: Context,
@@ -220,13 +225,25 @@ def official_update(
     aliases: tuple[str, ...],
     no_aliases: bool,
     allow_duplicate: bool,
+    mobile: str | None,
+    chat_user_id: str | None,
+    notify: str | None,
 ) -> None:
-    """Change an official's name, address, unit, headship, roles or aliases."""
+    """Change an official's name, address, unit, headship, roles, aliases or chat identity."""
     new_roles: list[str] | None = [] if no_roles else (list(roles) if roles else None)
     new_aliases: list[str] | None = [] if no_aliases else (list(aliases) if aliases else None)
-    if all(v is None for v in (name, email, unit_key, head, new_roles, new_aliases)):
+    chat = (mobile, chat_user_id, notify)
+    if all(v is None for v in (name, email, unit_key, head, new_roles, new_aliases, *chat)):
         raise InvalidInput(_("nothing to change: give --name, --email, --unit, --head, --role or --alias"))
     rt = c.runtime()
+    if any(v is not None for v in chat):  # issue 11 — chat channels
+        from followup.app.channels import set_chat_contact
+
+        shown = set_chat_contact(rt, key, mobile=mobile, chat_user_id=chat_user_id, notify=notify)
+        click.echo(_("official {key}: mobile {mobile}, chat user id {user}, notified by {notify}").format(
+            key=key, mobile=shown[0] or NONE, user=shown[1] or NONE, notify=shown[2]))  # fmt: skip
+        if all(v is None for v in (name, email, unit_key, head, new_roles, new_aliases)):
+            return
     view = organisation.update_official(
         rt,
         key,

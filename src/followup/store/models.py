@@ -112,6 +112,10 @@ class Official(Base):
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: what a county also calls this official in a ledger: 马县长, 张常委 (0005)
     aliases: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    #: in the work chats (0007): how a group robot @-mentions them, and where they want warnings
+    mobile: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    chat_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    notify: Mapped[str | None] = mapped_column(String(8), nullable=True)  # mail | chat | both (None: both)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     role_rows: Mapped[list[OfficialRole]] = relationship(
@@ -437,3 +441,67 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_attachments_project", "project_id"),)
+
+
+# --------------------------------------------------------------------------- work chats (issue 11, 0007)
+
+
+class Channel(Base):
+    """A unit's group robot in a work chat: 政务钉钉 (``dingtalk``), 企业微信 (``wecom``), 飞书 (``feishu``).
+    ``secret``: the robot's signing secret, or ``env:NAME`` to read it from the environment; never shown.
+    ``mention_by``: how its members are @-mentioned (``mobile`` or ``userid``)."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    webhook: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    mention_by: Mapped[str] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_channels_unit", "unit_id"),)
+
+
+class ChatMessage(Base):
+    """The chat outbox: one card owed to one group robot, made from the notifications of one identity
+    (project — 0 for none: the weekly summary, the bulletin, a unit behind in a round —, stage entry,
+    kind, round, level, repeat) to that channel's unit. Unique by identity and channel, claimed under a
+    token and a lease, retried with backoff, like ``notifications``. ``mentions``: the officials to @."""
+
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(Integer)
+    stage_seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    round: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(20))
+    repeat_no: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    mentions: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # pending | sending | sent | failed | obsolete | unknown
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "project_id",
+            "stage_seq",
+            "kind",
+            "round",
+            "level",
+            "repeat_no",
+            "channel_id",
+            name="uq_chat_messages_identity",
+        ),
+        Index("ix_chat_messages_due", "status", "next_attempt_at"),
+        Index("ix_chat_messages_sent", "channel_id", "sent_at"),
+    )
