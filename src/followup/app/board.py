@@ -18,7 +18,7 @@ from followup.domain.timeutil import in_zone, local_day
 from followup.domain.workflow import ON_HOLD, Workflow
 from followup.errors import InvalidInput
 from followup.i18n import _, ngettext
-from followup.store import queries
+from followup.store import chatting, queries
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,18 @@ def status_board(rt: Runtime) -> StatusBoard:
         failed, stuck = queries.outbox_health(conn, now)
         delivery = queries.delivery_health(conn, now)
         stranded = stranded_projects(rt, conn)
+        mailed_instead = chatting.chat_only_without_robot(conn)
     warnings = _warnings(rt, deadline_years | {local_day(now, rt.zone).year}, failed, stuck)
     warnings += _stranded_warnings(stranded)
     warnings += _delivery_warnings(rt, delivery)
+    if mailed_instead:  # issue 11: --notify chat without a group robot in their unit (app.chat_only)
+        warnings.append(
+            ngettext(
+                "{n} official chose chat only but their unit has no group robot: mailed instead ({who})",
+                "{n} officials chose chat only but their unit has no group robot: mailed instead ({who})",
+                len(mailed_instead),
+            ).format(n=len(mailed_instead), who=", ".join(mailed_instead))
+        )
     return StatusBoard(in_zone(now, rt.zone), [units[k] for k in sorted(units)], totals, warnings)
 
 

@@ -18,8 +18,9 @@ depends on where they happened:
 What goes out at all is ``app.letters``'s call: an obsolete or superseded notification is marked
 ``obsolete``; a repeat that comes too soon after the last delivery of its ladder, or a reminder with no
 news to go with before the weekly mail, is given back with a later due time (``postponed``, no
-attempt counted); the rest are built into messages. A claim takes along the waiting reminders of
-everyone it has news for (``queries.claim_riders``).
+attempt counted); those of an official who chose the chat only whose card carries them are marked
+``obsolete`` with the card named (``app.chat_only``); the rest are built into messages. A claim takes
+along the waiting reminders of everyone it has news for (``queries.claim_riders``).
 
 Only the claim's holder records anything: a sender whose claim was taken over sends and records
 nothing more. A batch ends at its deadline (``FOLLOWUP_SEND_DEADLINE``) or when ``stop`` is set (the
@@ -166,6 +167,14 @@ class _Batch:
     def obsolete(self, ids: Collection[int]) -> None:
         self.result.obsolete += self._record(queries.mark_obsolete, ids)
 
+    def by_chat(self, by_card: dict[int, int]) -> None:
+        """Notifications their card carries instead of a mail (``app.chat_only``): obsolete, noted."""
+        from followup.app.chat_only import record
+
+        done = self._record(record, by_card)
+        self.result.obsolete += done
+        log.info("mail: %d notifications go by chat only (their recipients chose it)", done)
+
     def sent(self, letter: Letter) -> None:
         done = self._record(queries.mark_sent, letter.ids, letter.message.message_id, self.now)
         self.result.sent += done
@@ -249,6 +258,8 @@ def _deliver(rt: Runtime, batch: _Batch, built: Built, stop: threading.Event | N
 
     if built.obsolete:
         batch.obsolete(built.obsolete)
+    if built.by_chat:
+        batch.by_chat(built.by_chat)
     waiting: dict[datetime, list[int]] = defaultdict(list)
     for ids, until in built.waiting:
         waiting[until].extend(ids)

@@ -20,7 +20,9 @@ nonces of its notifications (stored when they were queued), so the same group is
 retry and two databases never make the same id. A group that was handed over once (its Message-ID stored
 right before: a crash, a refusal, an unknown outcome) goes again as that same message: same group, same
 id, judged only for obsolescence. Anything that goes wrong building one message (a context, a template)
-is that message's permanent failure (``Built.broken``), never the batch's.
+is that message's permanent failure (``Built.broken``), never the batch's. The notifications of an
+official who chose the chat only (``--notify chat``) whose card carries them are set aside first
+(``Built.by_chat``, ``app.chat_only``): no mail.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from followup.app import blocks, records, supervision_mail
+from followup.app import blocks, chat_only, records, supervision_mail
 from followup.app.blocks import Warning
 from followup.app.buttons import Links, view
 from followup.app.escalation import digest_round
@@ -72,13 +74,15 @@ class Letter:
 
 @dataclass
 class Built:
-    """What the claimed notifications became: messages, obsolete ids, repeats that wait (ids, until), and
-    groups that could not be built (their ids and why)."""
+    """What the claimed notifications became: messages, obsolete ids, repeats that wait (ids, until),
+    groups that could not be built (their ids and why), and those of officials who chose the chat only
+    that their card carries instead of a mail ({id: card id}, ``app.chat_only``)."""
 
     letters: list[Letter] = field(default_factory=list)
     obsolete: list[int] = field(default_factory=list)
     waiting: list[tuple[tuple[int, ...], datetime]] = field(default_factory=list)
     broken: list[tuple[tuple[int, ...], str]] = field(default_factory=list)
+    by_chat: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,12 +132,14 @@ def build_messages(rt: Runtime, ids: Sequence[int], now: datetime) -> Built:
     could not be built."""
     loaded = _load(rt, ids, now)
     local_now = as_utc(now).astimezone(rt.zone).strftime("%Y-%m-%d %H:%M")
-    built = Built()
+    built = Built(by_chat=chat_only.by_chat(rt, loaded.notes, loaded.people))
     # (recipient, mail or stranded, the Message-ID the group was handed over with before) → its pieces
     groups: dict[tuple[int, str, str | None], list[_Piece]] = defaultdict(list)
     nonces: dict[int, str] = {}
     for n in loaded.notes:
         nonces[n.id] = n.nonce
+        if n.id in built.by_chat:  # its recipient chose the chat only, and its card is queued
+            continue
         if n.kind == NoticeKind.BULLETIN:  # the monthly bulletin: a message of its own
             _bulletin(rt, loaded, n, now, built)
             continue

@@ -190,3 +190,38 @@ def settle(conn: Connection, ids: Collection[int], token: str, **values: Any) ->
 
 def attempts_of(conn: Connection, ids: Collection[int]) -> dict[int, int]:
     return {i: n for i, n in conn.execute(select(C.c.id, C.c.attempts).where(C.c.id.in_(list(ids))))}
+
+
+def cards_about(
+    conn: Connection, project_ids: Collection[int], channel_ids: Collection[int]
+) -> Sequence[Any]:
+    """The cards (any status) about ``project_ids`` in ``channel_ids``: id, identity, status, mentions."""
+    return conn.execute(
+        select(C.c.id, *(C.c[k] for k in IDENTITY), C.c.status, C.c.mentions).where(
+            C.c.project_id.in_(list(project_ids)), C.c.channel_id.in_(list(channel_ids))
+        )
+    ).all()
+
+
+def mark_mail_by_chat(conn: Connection, ids: Collection[int], token: str, note: str) -> int:
+    """Record claimed mail notifications (this token's) as owed no mail: ``obsolete``, ``last_error``
+    saying which card carries them (``app.chat_only``); how many it changed."""
+    statement = (
+        update(N)
+        .where(N.c.id.in_(list(ids)), N.c.status == SENDING, N.c.claim_token == token)
+        .values(status=NoticeStatus.OBSOLETE.value, claim_token=None, claimed_at=None, last_error=note)
+    )
+    return int(conn.execute(statement).rowcount)
+
+
+def chat_only_without_robot(conn: Connection) -> list[str]:
+    """The keys of active officials who chose the chat only (``notify = 'chat'``) while their unit has no
+    active robot: they are mailed instead (``app.chat_only``)."""
+    robots = select(CH.c.unit_id).where(CH.c.active.is_(True))
+    return list(
+        conn.execute(
+            select(Official.key)
+            .where(Official.active.is_(True), Official.notify == "chat", Official.unit_id.not_in(robots))
+            .order_by(Official.key)
+        ).scalars()
+    )
