@@ -75,6 +75,20 @@ def test_the_operator_does_everything_and_a_scoped_session_reaches_its_project_o
     assert not access.may(person(1), "delete everything", MINE)  # an unknown action: refused
 
 
+def test_problems_and_round_reports_go_with_following_or_overseeing_a_project(tmp_path: Path) -> None:
+    supervision = {"problem", "report"}
+    officer, head, leader = person(1), person(2, head=True), person(3, unit=30, roles=("leader",))
+    for who in (officer, head, leader, person(7, unit=30, roles=("supervision",))):
+        assert all(access.may(who, action, MINE) for action in supervision), who
+    assert not any(access.may(officer, action, OTHER) for action in supervision)
+    assert not any(access.may(leader, action, OTHER) for action in supervision)
+    assert not any(access.may(person(4), action, MINE) for action in supervision)  # a colleague only
+    assert not access.may(officer, "notice", MINE)  # a notice is the overseers' alone
+    # a 调度未报 mail's button opens the report form (#report)
+    path = access.action_path(settings(tmp_path, secret_key="k" * 40), 2, 1, "report", NOW)
+    assert path.removeprefix("/a/").split(".")[2] == "report"
+
+
 def test_an_action_link_carries_a_256_bit_signature_over_reader_project_action_and_expiry(
     tmp_path: Path,
 ) -> None:

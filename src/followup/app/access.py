@@ -39,7 +39,7 @@ SIGNIN_PER_HOUR = 5
 SESSION_HOURS = 12
 SIGNIN, SESSION = "signin", "session"
 #: what a mail's button opens: the project page at that form
-ACTIONS = ("view", "log", "extend", "reply", "approve")
+ACTIONS = ("view", "log", "extend", "reply", "approve", "report")
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,17 @@ class ProjectFacts:
 
 
 #: what each relation to a project allows
-_FOLLOWS = frozenset({"read", "log", "move", "request", "reply", "close_problem"})
+_FOLLOWS = frozenset({"read", "log", "move", "request", "reply", "close_problem", "problem", "report"})
 _LEADS = _FOLLOWS | {"approve"}
-_OVERSEES = frozenset({"read", "approve", "notice"})
+_OVERSEES = frozenset({"read", "approve", "notice", "problem", "report"})
 
 
 def may(viewer: Viewer, action: str, project: ProjectFacts) -> bool:
     """Whether ``viewer`` may do ``action`` to ``project``: the case officer and the unit's head act on
     their unit's projects; the leader in charge on the projects in their charge, and approves; the
-    supervision office and principal leaders read all, approve and issue notices; operators do all."""
+    supervision office and principal leaders read all, approve and issue notices; operators do all.
+    ``problem`` (open a problem, 问题清单) and ``report`` (a round's report, 调度) go with following a
+    project and with overseeing it."""
     if viewer.scope is not None and viewer.scope != project.id:
         return False
     if viewer.operator:

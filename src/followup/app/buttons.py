@@ -9,7 +9,9 @@ reader gets follows their role for the project, as the web app's rules (``access
 - leader in charge: 查看项目, 记录进展, 申请延期 (the form lets them extend or approve);
 - supervision office and principal leaders: 查看项目;
 - and whoever may reply to a 督办 notice still awaiting its written reply (the responsible unit, the
-  leader in charge): 回复督办.
+  leader in charge): 回复督办;
+- a unit behind in a reporting round (调度未报; its head, the supervision office): 填报进展 for each
+  project not reported yet, opening that project's report form.
 
 Without a public address every function here gives nothing, and the mails keep their commands.
 """
@@ -24,7 +26,7 @@ from followup.app import access
 from followup.domain.kinds import Role
 from followup.settings import Settings
 
-VIEW, LOG, EXTEND, REPLY = "查看项目", "记录进展", "申请延期", "回复督办"
+VIEW, LOG, EXTEND, REPLY, REPORT = "查看项目", "记录进展", "申请延期", "回复督办", "填报进展"
 #: who acts on a project (may record progress, ask for more time, reply to a notice)
 ACTING = (Role.CASE_OFFICER, Role.UNIT_HEAD, Role.LEADER)
 
@@ -70,9 +72,13 @@ def for_block(links: Links | None, project: dict[str, Any], role: str) -> list[d
 
 def for_item(links: Links | None, item: dict[str, Any]) -> list[dict[str, str]]:
     """The buttons of an overdue supervision item (``app.supervision_mail``): a notice awaiting its
-    reply — 回复督办 for who may give it —, a problem's project — 查看项目, where it is closed. A round
-    (调度) concerns a unit's several projects and has no form on the web: it keeps its commands."""
-    if links is None or item.get("project") is None:
+    reply — 回复督办 for who may give it —, a problem's project — 查看项目, where it is closed —, a round
+    (调度) a unit is behind in — 填报进展 for each project it has not reported (its name in the label)."""
+    if links is None:
+        return []
+    if item["kind"] == "round" and item.get("round"):
+        return [links.button(f"{REPORT}·{p['name']}", p["id"], "report") for p in item["round"]["missing"]]
+    if item.get("project") is None:
         return []
     pid = item["project"]["id"]
     found = []

@@ -26,7 +26,7 @@ from followup.domain.kinds import NoticeKind, NoticeStatus, Role
 from followup.domain.ladder import Memo, assess
 from followup.domain.notices import NoticeKey, ProjectClock
 from followup.domain.roster import Roster
-from followup.domain.timeutil import as_utc, show
+from followup.domain.timeutil import as_utc, local_day, show
 from followup.domain.workflow import TERMINATED
 from followup.store import mailing, queries
 from followup.store.models import Official, Project, Unit
@@ -73,6 +73,8 @@ def sweep(rt: Runtime, *, dry_run: bool = False) -> SweepResult:
         conn = session.connection()
         due = queries.due_projects(conn, now)
         result.looked_at = len(due)
+        if not due and not supervision.anything_overdue(conn, local_day(now, rt.zone)):
+            return result  # nothing due: the empty sweep reads no more (bench/sweep.py's "empty")
         roster = queries.load_roster(conn)
         stored = queries.storing(conn)
         # supervision (督办): overdue problems, notices without a reply, units behind in a round

@@ -7,6 +7,10 @@ for them.
   responsible unit for a written reply within ``FOLLOWUP_NOTICE_REPLY_DAYS`` working days. Numbers
   are given under a lock (PostgreSQL: a transaction-level advisory lock; SQLite: the write lock every
   writer holds), so two sweeps at once never give one number twice.
+- The supervision office or a principal leader may also issue a notice by hand (:func:`issue`), with
+  its own text and time to reply: numbered in the same sequence under the same lock, at level
+  ``manual`` so that it never stands in for the notice owed at red; its reply is chased while the
+  project stays on the deadline ladder it was issued on.
 - A reply may be given by an official of the notice's responsible unit, the project's leader in
   charge, the supervision office or a principal leader; once. A missing reply climbs the overdue ladder
   until it is given (``app.supervision.overdue_rows``).
@@ -31,8 +35,9 @@ from followup.app.problems import event, may_act, people_by_id, units_by_id
 from followup.app.runtime import Runtime
 from followup.app.views import Ref, View
 from followup.domain import overdue, validate
-from followup.domain.kinds import EventKind
+from followup.domain.kinds import APPROVER_ROLES, EventKind, Role
 from followup.domain.timeutil import in_zone, local_day
+from followup.domain.workflow import TERMINATED
 from followup.errors import Conflict, InvalidInput, NotFound
 from followup.i18n import _
 from followup.store.models import Official, Project, ProjectEvent, SupervisionNotice, Unit
@@ -41,6 +46,10 @@ log = logging.getLogger(__name__)
 
 #: the PostgreSQL advisory lock the sweep's supervision writes are serialised on ("du")
 SUPERVISION_LOCK = 0x6475
+#: the level of a notice issued by hand (beside the sweep's ``overdue.NOTICE_LEVEL``)
+MANUAL_LEVEL = "manual"
+#: the longest time a notice issued by hand may give for its reply, in working days
+MAX_REPLY_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,67 @@ def reply(rt: Runtime, notice: str, *, by: str, text: str) -> NoticeView:
         event(rt, session, project, EventKind.REPLY, now=now, by=actor, note=text, changes=changes)
         session.flush()
         return notice_view(rt, row, project, unit, {actor.id: actor}, today)
+
+
+def issue(rt: Runtime, project_id: int, *, by: str, text: str, reply_days: int | None = None) -> NoticeView:
+    """Issue a 督办 notice by hand (the supervision office, a principal leader or an operator): numbered
+    as the sweep numbers them (the year's max + 1, under :func:`lock`), asking the project's
+    responsible unit for a written reply within ``reply_days`` working days (default
+    ``FOLLOWUP_NOTICE_REPLY_DAYS``); a line of the project's history names who issued it."""
+    now = rt.now()
+    today = local_day(now, rt.zone)
+    text = validate.note(text, _("notice text"), max_len=2000)
+    days = rt.settings.notice_reply_days if reply_days is None else reply_days
+    if not 1 <= days <= MAX_REPLY_DAYS:
+        raise InvalidInput(
+            _("bad time to reply {days}: give 1 to {most} working days").format(
+                days=days, most=MAX_REPLY_DAYS
+            )
+        )
+    with rt.store.transaction() as session:
+        lock(session.connection())  # first, as the sweep takes it before it writes any project
+        project = records.project(session, project_id, lock=True)
+        actor = records.official(session, by, what=_("--by official"))
+        _check_issuer(actor, project)
+        year = today.year
+        last = select(func.coalesce(func.max(SupervisionNotice.number), 0)).where(
+            SupervisionNotice.year == year
+        )
+        number = 1 + session.execute(last).scalar_one()
+        row = SupervisionNotice(
+            year=year,
+            number=number,
+            project_id=project.id,
+            unit_id=project.unit_id,
+            stage_seq=project.stage_seq,
+            round=f"d{project.deadline_version}-m{number}",
+            level=MANUAL_LEVEL,
+            issued_at=now,
+            reply_due=rt.calendar.add_working_days(today, days),
+            text=text,
+        )
+        session.add(row)
+        session.flush()
+        shown = overdue.notice_number(year, number)
+        changes = {"notice": shown, "notice_id": row.id, "reply_due": row.reply_due.isoformat()}
+        note = f"{shown} {text}"
+        event(rt, session, project, EventKind.NOTICE, now=now, by=actor, note=note, changes=changes)
+        log.info("%s issued supervision notice %s on project %d", actor.key, shown, project.id)
+        return notice_view(rt, row, project, project.unit, {}, today)
+
+
+def _check_issuer(actor: Official, project: Project) -> None:
+    """``actor`` may issue a notice by hand (the supervision office, a principal leader, an operator), and
+    ``project`` still takes one (not terminated)."""
+    if not (APPROVER_ROLES | {Role.OPERATOR}) & set(actor.roles):
+        raise InvalidInput(
+            _(
+                "{key!r} ({name}) may not issue a notice: only the supervision office or a principal "
+                "leader may"
+            ).format(key=actor.key, name=actor.name)
+        )
+    if project.stage == TERMINATED:
+        raise InvalidInput(_("project {id} is terminated: it takes no notices").format(id=project.id))
 
 
 def list_notices(rt: Runtime, *, open_only: bool = False, overdue_only: bool = False) -> list[NoticeView]:
@@ -301,8 +371,9 @@ def _issue(
 def still_owed(stage_seq: int, round_: str, current_seq: int, deadline_version: int) -> bool:
     """Whether a notice's reply is still chased: its ladder is the project's current one. An extension or
     a move (a hold, a termination) starts another ladder: the notice stays unanswered in the list, but
-    nobody is reminded of a state the project has left."""
-    return stage_seq == current_seq and round_ == f"d{deadline_version}"
+    nobody is reminded of a state the project has left. A notice issued by hand is on the ladder
+    ``d<version>`` its round begins with (``d3-m12``)."""
+    return stage_seq == current_seq and round_.split("-", 1)[0] == f"d{deadline_version}"
 
 
 def unqueued(conn: Connection, rows: list[dict[str, Any]], *, locking: bool = True) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -53,7 +53,7 @@ from followup.domain.notices import NoticeKey
 from followup.domain.roster import Roster
 from followup.domain.timeutil import local_day
 from followup.domain.workflow import TERMINATED
-from followup.store.models import Problem, Project, SupervisionNotice
+from followup.store.models import Problem, Project, ReportingRound, SupervisionNotice
 
 __all__ = [
     "PROBLEM_LEVELS",
@@ -107,6 +107,24 @@ def _row(project_id: int | None, key: NoticeKey, person: int, role: str, due_at:
         "role": str(role),
         "due_at_stored": due_at,
     }
+
+
+def anything_overdue(conn: Connection, today: date) -> bool:
+    """Whether any open problem, unanswered notice or open round is past its due date: one query, so that
+    a sweep with nothing due costs no more than it did before supervision (a superset of what
+    :func:`overdue_rows` reads: True only means it must look)."""
+    problem = select(Problem.id).where(Problem.closed_at.is_(None), Problem.due_on < today).exists()
+    reply = (
+        select(SupervisionNotice.id)
+        .where(SupervisionNotice.replied_at.is_(None), SupervisionNotice.reply_due < today)
+        .exists()
+    )
+    late = (
+        select(ReportingRound.id)
+        .where(ReportingRound.closed_at.is_(None), ReportingRound.due_on < today)
+        .exists()
+    )
+    return bool(conn.execute(select(or_(problem, reply, late))).scalar())
 
 
 def overdue_rows(

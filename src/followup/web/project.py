@@ -23,6 +23,7 @@ from followup.i18n import _
 from followup.web import common
 from followup.web import evidence as web_evidence
 from followup.web import requests as web_requests
+from followup.web import supervise as web_supervise
 
 #: who entered a line of history written from the web (beside the signed-in official as ``by``)
 ENTERED_BY = "web"
@@ -81,6 +82,7 @@ def project_page(request: Request) -> Response:
         # what the requests (申请/审批) and the evidence (以图为证) add to the page
         "requests": web_requests.project_part(rt, who, pid),
         "evidence": web_evidence.project_part(rt, who, pid),
+        "supervise": web_supervise.project_part(rt, who, pid),
     }
     return common.render(request, "project.html.j2", context)
 

@@ -1,0 +1,146 @@
+"""Supervision (督办) on the project page: issue a 督办 notice, add a problem (问题清单), report in a
+reporting round (调度).
+
+- ``POST /projects/{id}/notice``: the supervision office or a principal leader issues a numbered
+  notice asking the responsible unit for a written reply (``app.notices.issue``; access ``notice``).
+- ``POST /projects/{id}/problem``: whoever follows or oversees the project opens a problem with its
+  level (一般/协调/重大), owning unit, due date and text (``app.problems.add_problem``; access
+  ``problem``).
+- ``POST /projects/{id}/report``: while an open round asks for the project and it has not reported,
+  the case officer, the unit head, the leader in charge or an overseer enters its report — progress
+  this period, problems, next step, funds in place (万元) — (``app.rounds.report``; access ``report``).
+  A 调度未报 mail's 填报进展 button lands on ``#report``.
+
+Each is checked on the server (CSRF, then ``access.may`` for the project), then handed to the same use
+case the CLI calls, with the signed-in official as ``by`` and ``web`` as who entered it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from followup.app import access, notices, organisation, problems, round_asks, rounds
+from followup.app.access import Viewer
+from followup.app.runtime import Runtime
+from followup.domain.timeutil import parse_day
+from followup.errors import AccessDenied, InvalidInput
+from followup.i18n import _
+from followup.web import common
+
+TEMPLATE = "project_supervise.html.j2"
+
+
+def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]:
+    """What this part adds to the project page's context: which of its forms ``viewer`` gets, and what
+    they offer (the problem levels and units, the rounds waiting for the project's report)."""
+    facts = access.facts(rt, project_id)
+    if facts is None:
+        return {}
+    can = {action: access.may(viewer, action, facts) for action in ("notice", "problem", "report")}
+    waiting = round_asks.awaiting(rt, project_id) if can["report"] else []
+    if not (can["notice"] or can["problem"] or waiting):
+        return {}
+    return {
+        "template": TEMPLATE,
+        "can_notice": can["notice"],
+        "can_problem": can["problem"],
+        "rounds": waiting,
+        "levels": problems.PROBLEM_LEVELS,
+        "units": organisation.list_units(rt) if can["problem"] else [],
+        "reply_days": rt.settings.notice_reply_days,
+    }
+
+
+def _acting(request: Request) -> Runtime:
+    from followup.web.project import acting  # the project page imports this module
+
+    return acting(request)
+
+
+def _project_id(request: Request) -> int:
+    try:
+        return int(request.path_params["project_id"])
+    except ValueError:
+        raise AccessDenied() from None
+
+
+def _back(pid: int, done: str) -> RedirectResponse:
+    return RedirectResponse(f"/projects/{pid}?done={done}", status_code=303)
+
+
+def _whole(text: str, what: str) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(
+            _("bad {what} {text!r}: expected a whole number").format(what=what, text=text)
+        ) from None
+
+
+async def issue_notice(request: Request) -> Response:
+    """Issue a 督办 notice on the project (the supervision office, a principal leader)."""
+    pid = _project_id(request)
+    form = await common.checked_form(request)
+    who = common.allowed(request, "notice", pid)
+    days = _whole(common.field(form, "reply_days"), _("number of working days"))
+    text = common.field(form, "text")
+    await run_in_threadpool(notices.issue, _acting(request), pid, by=who.key, text=text, reply_days=days)
+    return _back(pid, "notice")
+
+
+async def add_problem(request: Request) -> Response:
+    """Open a problem (问题清单) on the project."""
+    pid = _project_id(request)
+    form = await common.checked_form(request)
+    who = common.allowed(request, "problem", pid)
+    due_text = common.field(form, "due")
+    if not due_text:
+        raise InvalidInput(_("give the date the problem is to be solved by"))
+    due = parse_day(due_text, what=_("due date"))
+    await run_in_threadpool(
+        problems.add_problem,
+        _acting(request),
+        pid,
+        level=common.field(form, "level"),
+        owner=common.field(form, "owner"),
+        due=due,
+        by=who.key,
+        text=common.field(form, "text"),
+    )
+    return _back(pid, "problem_added")
+
+
+async def round_report(request: Request) -> Response:
+    """Enter the project's report in an open round (调度)."""
+    pid = _project_id(request)
+    form = await common.checked_form(request)
+    who = common.allowed(request, "report", pid)
+    period = common.field(form, "period")
+    if not period:
+        raise InvalidInput(_("choose the round to report in"))
+    await run_in_threadpool(
+        rounds.report,
+        _acting(request),
+        period,
+        pid,
+        by=who.key,
+        progress=common.field(form, "progress"),
+        problems=common.field(form, "problems") or None,
+        next_step=common.field(form, "next_step") or None,
+        funds=common.field(form, "funds") or None,
+    )
+    return _back(pid, "report")
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/projects/{project_id}/notice", issue_notice, methods=["POST"]),
+    Route("/projects/{project_id}/problem", add_problem, methods=["POST"]),
+    Route("/projects/{project_id}/report", round_report, methods=["POST"]),
+]
