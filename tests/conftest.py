@@ -18,7 +18,7 @@ from followup.app.ledger import ProjectInput
 from followup.app.runtime import Runtime
 from followup.store.db import forget_engines
 from tests.county import SMALL
-from tests.helpers import Cli, clean_environment, make_runtime, pg_schema
+from tests.helpers import Cli, clean_environment, make_runtime, pg_schema, prepare
 
 
 @pytest.fixture(autouse=True)
@@ -66,18 +66,16 @@ def county(rt: Runtime) -> Runtime:
 
 @pytest.fixture
 def cli(sqlite_url: str, tmp_path: Path) -> Cli:
-    """The CLI (in-process) over a fresh SQLite file (initialised)."""
-    runner = Cli(sqlite_url, tmp_path)
-    runner.ok("init")
-    return runner
+    """The CLI (in-process) over a fresh SQLite file (initialised: the schema ``followup init`` makes)."""
+    prepare(sqlite_url)
+    return Cli(sqlite_url, tmp_path)
 
 
 @pytest.fixture
 def any_cli(db_url: str, tmp_path: Path) -> Cli:
-    """The CLI (in-process) over SQLite and over PostgreSQL."""
-    runner = Cli(db_url, tmp_path)
-    runner.ok("init")
-    return runner
+    """The CLI (in-process) over SQLite and over PostgreSQL (initialised)."""
+    prepare(db_url)
+    return Cli(db_url, tmp_path)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ when the app is reached over https.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Mapping
@@ -149,8 +150,10 @@ def render(
     return HTMLResponse(page, status_code=status)
 
 
+@functools.lru_cache(maxsize=1)
 def templates() -> jinja2.Environment:
-    """The pages' templates (shipped in the package), escaping every value."""
+    """The pages' templates (shipped in the package), escaping every value; one environment per process,
+    so each template is compiled once."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("followup.web", "templates"),
         autoescape=True,
