@@ -39,7 +39,7 @@ OFFICIALS = [
     ("zhengtao", "郑涛", "park", True, ()),
     ("fengyu", "冯宇", "park", False, ()),
     ("chenjing", "陈静", "bureau", True, ()),
-    ("hegang", "何刚", "bureau", False, ()),
+    ("hegang", "何刚", "bureau", False, ("operator",)),
     ("gaoming", "高明", "ziyuan", True, ()),
     ("liuqiang", "刘强", "office", False, ("leader",)),
     ("yangfan", "杨帆", "office", False, ("leader",)),
