@@ -110,10 +110,10 @@ async def _on_http(request: Request, exc: Exception) -> Response:
 
 def routes() -> list[BaseRoute]:
     """Every page and form, gathered from the modules that define them."""
-    from followup.web import auth, evidence, operate, pages, project, requests, supervise
+    from followup.web import auth, evidence, operate, organise, pages, project, reports, requests, supervise
 
     found: list[BaseRoute] = [Route("/health", lambda request: PlainTextResponse("ok"))]
-    for module in (auth, pages, operate, project, requests, evidence, supervise):
+    for module in (auth, pages, operate, organise, project, requests, evidence, supervise, reports):
         found.extend(module.ROUTES)
     found.append(Mount("/static", app=StaticFiles(packages=[("followup.web", "static")]), name="static"))
     return found

@@ -22,6 +22,7 @@ from followup.errors import AccessDenied, InvalidInput
 from followup.i18n import _
 from followup.web import common
 from followup.web import evidence as web_evidence
+from followup.web import organise as web_organise
 from followup.web import requests as web_requests
 from followup.web import supervise as web_supervise
 
@@ -83,6 +84,7 @@ def project_page(request: Request) -> Response:
         "requests": web_requests.project_part(rt, who, pid),
         "evidence": web_evidence.project_part(rt, who, pid),
         "supervise": web_supervise.project_part(rt, who, pid),
+        "organise": web_organise.project_part(rt, who, pid),
     }
     return common.render(request, "project.html.j2", context)
 
