@@ -364,10 +364,7 @@ def _resolve(values: dict[str, Any], env: dict[str, str], sources: dict[str, str
         chains_file=_existing_file(values.get("chains_file"), _("chains file")),
         large_project=_amount(values.get("large_project")),
         good_project=_good(values.get("good_project")),
-        web_url=_web_url(values.get("web_url")),
-        secret_key=values.get("secret_key") or None,
-        link_days=int(_seconds(values.get("link_days"), _("link days"), 14)),
-        upload_limit=int(_seconds(values.get("upload_limit"), _("upload limit"), 10)),
+        **_web(values),
         replay=_flag(values.get("replay"), "FOLLOWUP_REPLAY"),
         sources=sources,
     )
@@ -382,6 +379,17 @@ def _workflow_name(name: str) -> str:
             ).format(name=name)
         )
     return name
+
+
+def _web(values: dict[str, Any]) -> dict[str, Any]:
+    """The web app's settings: its public address, the signing key, how long a mail's link lives, the
+    largest evidence file."""
+    return {
+        "web_url": _web_url(values.get("web_url")),
+        "secret_key": values.get("secret_key") or None,
+        "link_days": int(_seconds(values.get("link_days"), _("link days"), 14)),
+        "upload_limit": int(_seconds(values.get("upload_limit"), _("upload limit"), 10)),
+    }
 
 
 def _web_url(value: Any) -> str | None:
