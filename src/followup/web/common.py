@@ -12,6 +12,7 @@ import functools
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -72,6 +74,32 @@ def full_sign_in(request: Request) -> access.Viewer:
     if found.scope is not None:
         raise NeedSignIn()
     return found
+
+
+#: who entered a line of history written from the web (beside the signed-in official as ``by``)
+ENTERED_BY = "web"
+
+
+def acting(request: Request) -> Runtime:
+    """The runtime for a web action: history names the signed-in official, entered through the web."""
+    return replace(runtime(request), operator=ENTERED_BY)
+
+
+def project_id(request: Request) -> int:
+    """The project a path names; a path that names none is refused as a project one may not see."""
+    try:
+        return int(request.path_params["project_id"])
+    except ValueError:
+        raise AccessDenied() from None
+
+
+async def posted(request: Request, action: str) -> tuple[int, FormData, access.Viewer]:
+    """A form posted about a project: its id, the form (its CSRF token checked) and the signed-in
+    official, if they may do ``action`` to it (else AccessDenied, or the sign-in page)."""
+    pid = project_id(request)
+    form = await checked_form(request)
+    who = await run_in_threadpool(allowed, request, action, pid)
+    return pid, form, who
 
 
 def allowed(request: Request, action: str, project_id: int) -> access.Viewer:

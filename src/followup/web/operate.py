@@ -43,7 +43,7 @@ from followup.errors import (
 )
 from followup.i18n import N_, _
 from followup.web import common
-from followup.web.project import acting, project_id
+from followup.web.common import acting, project_id
 
 FORM = "operate_project.html.j2"
 IMPORT = "operate_import.html.j2"

@@ -54,12 +54,6 @@ def operator(request: Request) -> Viewer:
     return who
 
 
-def _acting(request: Request) -> Runtime:
-    from followup.web.project import acting  # the project page imports this module
-
-    return acting(request)
-
-
 def _shown_refusal(exc: FollowupError) -> None:
     """Re-raise what is no refused input (not allowed, the database or mail failing): those get their
     own pages; a refused input is shown in its form."""
@@ -274,7 +268,7 @@ async def official_edit(request: Request) -> Response:
     form = await common.checked_form(request)
     key = request.path_params["key"]
     typed = {**_official_typed(form), "key": key}
-    refused = await _attempt(_edit_official, _acting(request), key, typed)
+    refused = await _attempt(_edit_official, common.acting(request), key, typed)
     if refused:
         return await run_in_threadpool(_official_page, request, key, typed, refused, "edit")
     return RedirectResponse(f"/officials/{key}?done=edited", status_code=303)
@@ -286,7 +280,7 @@ async def official_deactivate(request: Request) -> Response:
     form = await common.checked_form(request)
     key = request.path_params["key"]
     successor = common.field(form, "successor") or None
-    rt = _acting(request)
+    rt = common.acting(request)
     try:
         _, moved = await run_in_threadpool(
             organisation.deactivate_official, rt, key, reassign_to=successor, by=who.key
@@ -309,18 +303,11 @@ def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]
     return {"template": TEMPLATE, "ended": TERMINATED, "form": "", "values": {}, "error": None}
 
 
-def _project_id(request: Request) -> int:
-    try:
-        return int(request.path_params["project_id"])
-    except ValueError:
-        raise AccessDenied() from None
-
-
 def _checked(request: Request) -> tuple[Viewer, int]:
     """The operator and the project they act on (a project that does not exist, or was voided: 403,
     as on the project page)."""
     operator(request)
-    pid = _project_id(request)
+    pid = common.project_id(request)
     return common.allowed(request, "read", pid), pid
 
 
@@ -347,7 +334,7 @@ async def record_funds(request: Request) -> Response:
     who, pid = _checked(request)
     form = await common.checked_form(request)
     typed = {k: common.field(form, k) for k in ("amount", "on", "note")}
-    refused = await _attempt(_record_funds, _acting(request), pid, who, typed)
+    refused = await _attempt(_record_funds, common.acting(request), pid, who, typed)
     if refused:
         return await run_in_threadpool(_project_page, request, pid, "funds", typed, refused)
     return RedirectResponse(f"/projects/{pid}?done=funds", status_code=303)
@@ -363,7 +350,7 @@ async def terminate(request: Request) -> Response:
     who, pid = _checked(request)
     form = await common.checked_form(request)
     typed = {"reason": common.field(form, "reason")}
-    refused = await _attempt(_terminate, _acting(request), pid, who, typed["reason"])
+    refused = await _attempt(_terminate, common.acting(request), pid, who, typed["reason"])
     if refused:
         return await run_in_threadpool(_project_page, request, pid, "terminate", typed, refused)
     return RedirectResponse(f"/projects/{pid}?done=terminated", status_code=303)
@@ -382,7 +369,7 @@ async def void(request: Request) -> Response:
     who, pid = _checked(request)
     form = await common.checked_form(request)
     typed = {"reason": common.field(form, "reason"), "confirm": common.field(form, "confirm")}
-    refused = await _attempt(_void, _acting(request), pid, who, typed)
+    refused = await _attempt(_void, common.acting(request), pid, who, typed)
     return await run_in_threadpool(
         _project_page, request, pid, "void", typed, refused, "" if refused else "voided"
     )

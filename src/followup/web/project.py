@@ -5,7 +5,6 @@ calls, with the official as ``--by`` and ``web`` as who entered it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -25,21 +24,7 @@ from followup.web import evidence as web_evidence
 from followup.web import organise as web_organise
 from followup.web import requests as web_requests
 from followup.web import supervise as web_supervise
-
-#: who entered a line of history written from the web (beside the signed-in official as ``by``)
-ENTERED_BY = "web"
-
-
-def acting(request: Request) -> Runtime:
-    """The runtime for a web action: history names the signed-in official, entered through the web."""
-    return replace(common.runtime(request), operator=ENTERED_BY)
-
-
-def project_id(request: Request) -> int:
-    try:
-        return int(request.path_params["project_id"])
-    except ValueError:
-        raise AccessDenied() from None
+from followup.web.common import acting, project_id
 
 
 def _moves(rt: Runtime, view: Any) -> list[dict[str, Any]]:
@@ -94,9 +79,7 @@ def _back(pid: int, done: str) -> RedirectResponse:
 
 
 async def record_log(request: Request) -> Response:
-    pid = project_id(request)
-    form = await common.checked_form(request)
-    who = common.allowed(request, "log", pid)
+    pid, form, who = await common.posted(request, "log")
     text = common.field(form, "text")
     rt = acting(request)
     files = await web_evidence.uploads(form, rt.settings.upload_limit)
@@ -105,9 +88,7 @@ async def record_log(request: Request) -> Response:
 
 
 async def move_stage(request: Request) -> Response:
-    pid = project_id(request)
-    form = await common.checked_form(request)
-    who = common.allowed(request, "move", pid)
+    pid, form, who = await common.posted(request, "move")
     target = common.field(form, "target")
     if not target:
         raise InvalidInput(_("choose the stage to move to"))
@@ -125,9 +106,7 @@ async def move_stage(request: Request) -> Response:
 
 
 async def reply_notice(request: Request) -> Response:
-    pid = project_id(request)
-    form = await common.checked_form(request)
-    who = common.allowed(request, "reply", pid)
+    pid, form, who = await common.posted(request, "reply")
     number = common.field(form, "notice")
     rt = acting(request)
     found = [n for n in await run_in_threadpool(notices.project_notices, rt, pid) if str(n.id) == number]
@@ -138,9 +117,7 @@ async def reply_notice(request: Request) -> Response:
 
 
 async def close_problem(request: Request) -> Response:
-    pid = project_id(request)
-    form = await common.checked_form(request)
-    who = common.allowed(request, "close_problem", pid)
+    pid, form, who = await common.posted(request, "close_problem")
     rt = acting(request)
     problem = common.field(form, "problem")
     if not any(str(p.id) == problem for p in await run_in_threadpool(problems.open_problems, rt, pid)):

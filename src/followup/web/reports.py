@@ -41,8 +41,8 @@ from followup.domain.timeutil import local_day, parse_day
 from followup.errors import AccessDenied, InvalidInput, NotFound
 from followup.i18n import _
 from followup.web import common
+from followup.web.common import acting
 from followup.web.pages import XLSX, width
-from followup.web.project import acting
 
 #: who may open and close a reporting round
 ROUND_KEEPERS = frozenset({Role.OPERATOR, Role.SUPERVISION})

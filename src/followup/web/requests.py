@@ -53,12 +53,6 @@ def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]
     }
 
 
-def _acting(request: Request) -> Runtime:
-    from followup.web.project import acting  # the project page imports this module
-
-    return acting(request)
-
-
 def _project_id(request: Request, name: str) -> int:
     try:
         return int(request.path_params[name])
@@ -90,7 +84,7 @@ async def ask(request: Request) -> Response:
     kind = common.field(form, "kind") or app_requests.EXTENSION
     reason = common.field(form, "reason")
     days, until = _days(common.field(form, "days")), _day(common.field(form, "until"))
-    rt = _acting(request)
+    rt = common.acting(request)
     if direct:
         if kind != app_requests.EXTENSION:
             raise InvalidInput(_("only an extension can be made directly"))
@@ -106,7 +100,7 @@ async def decide(request: Request) -> Response:
     """Approve or reject a pending request of a project the signed-in official may approve for."""
     request_id = _project_id(request, "request_id")
     form = await common.checked_form(request)
-    rt = _acting(request)
+    rt = common.acting(request)
     try:
         pid = await run_in_threadpool(app_requests.request_project, rt, request_id)
     except NotFound:

@@ -28,7 +28,7 @@ from followup.app import access, notices, organisation, problems, round_asks, ro
 from followup.app.access import Viewer
 from followup.app.runtime import Runtime
 from followup.domain.timeutil import parse_day
-from followup.errors import AccessDenied, InvalidInput
+from followup.errors import InvalidInput
 from followup.i18n import _
 from followup.web import common
 
@@ -56,19 +56,6 @@ def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]
     }
 
 
-def _acting(request: Request) -> Runtime:
-    from followup.web.project import acting  # the project page imports this module
-
-    return acting(request)
-
-
-def _project_id(request: Request) -> int:
-    try:
-        return int(request.path_params["project_id"])
-    except ValueError:
-        raise AccessDenied() from None
-
-
 def _back(pid: int, done: str) -> RedirectResponse:
     return RedirectResponse(f"/projects/{pid}?done={done}", status_code=303)
 
@@ -86,27 +73,25 @@ def _whole(text: str, what: str) -> int | None:
 
 async def issue_notice(request: Request) -> Response:
     """Issue a 督办 notice on the project (the supervision office, a principal leader)."""
-    pid = _project_id(request)
-    form = await common.checked_form(request)
-    who = common.allowed(request, "notice", pid)
+    pid, form, who = await common.posted(request, "notice")
     days = _whole(common.field(form, "reply_days"), _("number of working days"))
     text = common.field(form, "text")
-    await run_in_threadpool(notices.issue, _acting(request), pid, by=who.key, text=text, reply_days=days)
+    await run_in_threadpool(
+        notices.issue, common.acting(request), pid, by=who.key, text=text, reply_days=days
+    )
     return _back(pid, "notice")
 
 
 async def add_problem(request: Request) -> Response:
     """Open a problem (问题清单) on the project."""
-    pid = _project_id(request)
-    form = await common.checked_form(request)
-    who = common.allowed(request, "problem", pid)
+    pid, form, who = await common.posted(request, "problem")
     due_text = common.field(form, "due")
     if not due_text:
         raise InvalidInput(_("give the date the problem is to be solved by"))
     due = parse_day(due_text, what=_("due date"))
     await run_in_threadpool(
         problems.add_problem,
-        _acting(request),
+        common.acting(request),
         pid,
         level=common.field(form, "level"),
         owner=common.field(form, "owner"),
@@ -119,15 +104,13 @@ async def add_problem(request: Request) -> Response:
 
 async def round_report(request: Request) -> Response:
     """Enter the project's report in an open round (调度)."""
-    pid = _project_id(request)
-    form = await common.checked_form(request)
-    who = common.allowed(request, "report", pid)
+    pid, form, who = await common.posted(request, "report")
     period = common.field(form, "period")
     if not period:
         raise InvalidInput(_("choose the round to report in"))
     await run_in_threadpool(
         rounds.report,
-        _acting(request),
+        common.acting(request),
         period,
         pid,
         by=who.key,
