@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -48,6 +49,7 @@ class Cached(Generic[T]):
         self._lock = threading.Lock()
         self._value: tuple[T, datetime] | None = None
         self._made = -math.inf
+        self.generation = 0  # how many times it was made: what is derived from it is kept by this
 
     def get(self, make: Callable[[], T], now: Callable[[], datetime]) -> tuple[T, datetime]:
         """The value and when it was made (``now`` then)."""
@@ -61,6 +63,7 @@ class Cached(Generic[T]):
             if self._value is None or time.monotonic() - self._made >= self.seconds:
                 self._value = (make(), now())
                 self._made = time.monotonic()
+                self.generation += 1
             return self._value
         finally:
             self._lock.release()
@@ -95,22 +98,29 @@ def board_page(request: Request) -> Response:
     common.full_sign_in(request)
     rt = common.runtime(request)
     now = lambda: in_zone(rt.now(), rt.zone)  # noqa: E731
-    seen, seen_at = _cache(request, "board_cache", BOARD_SECONDS).get(lambda: dashboard.board(rt), now)
+    boards, figuring = (
+        _cache(request, "board_cache", BOARD_SECONDS),
+        _cache(request, "figures_cache", FIGURES_SECONDS),
+    )
+    seen, seen_at = boards.get(lambda: dashboard.board(rt), now)
     made = lambda: report.build_report(rt, with_lights=False)  # noqa: E731
-    figures, figures_at = _cache(request, "figures_cache", FIGURES_SECONDS).get(made, now)
-    funnel_most = max((n for _, _, n in figures.funnel), default=0)
-    stage_most = max(seen.totals.stages.values(), default=0)
-    context = {
-        "b": seen,
-        "b_at": seen_at,
-        "r": figures,
-        "r_at": figures_at,
-        "lights": _lights(),
-        "width": width,
-        "funnel_most": funnel_most,
-        "stage_most": stage_most,
-    }
-    return common.render(request, "board.html.j2", context)
+    figures, figures_at = figuring.get(made, now)
+    key = (boards.generation, figuring.generation)  # a new board or new figures: a new body
+    kept = getattr(request.app.state, "board_body", None)
+    if kept is None or kept[0] != key:  # rendered once per board and figures made, not per request
+        context = {
+            "b": seen,
+            "b_at": seen_at,
+            "r": figures,
+            "r_at": figures_at,
+            "lights": _lights(),
+            "width": width,
+            "funnel_most": max((n for _, _, n in figures.funnel), default=0),
+            "stage_most": max(seen.totals.stages.values(), default=0),
+        }
+        body = Markup(common.templates().get_template("board_body.html.j2").render(context))
+        kept = request.app.state.board_body = (key, body)
+    return common.render(request, "board.html.j2", {"body": kept[1]})
 
 
 def _query(request: Request) -> ListQuery:
