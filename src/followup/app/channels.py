@@ -8,14 +8,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import httpx2
 from sqlalchemy import select
 
 from followup.app import records
 from followup.app.runtime import Runtime
 from followup.app.views import View
+from followup.chat import transport
 from followup.chat.payloads import KINDS, MENTION_BY, Card
-from followup.chat.transport import TIMEOUT, Robot, check_webhook, mask, post, resolve_secret
+from followup.chat.transport import Robot, check_webhook, mask, post, resolve_secret
 from followup.domain.kinds import NoticeStatus
 from followup.errors import InvalidInput, NotFound
 from followup.i18n import _
@@ -144,8 +144,8 @@ def try_channel(rt: Runtime, channel_id: int) -> ChannelView:
         "blue",
         (_("This group will receive the project warnings of {unit}.").format(unit=unit.name),),
     )
-    with httpx2.Client(timeout=TIMEOUT) as client:
-        post(client, robot, card, datetime.now(UTC))
+    with transport.client() as session:
+        post(session, robot, card, datetime.now(UTC))
     return view
 
 

@@ -41,9 +41,17 @@ CHAT_KINDS = (
 _UNIT_WIDE = (NoticeKind.DIGEST.value, NoticeKind.BULLETIN.value)
 
 
+def any_channels(rt: Runtime) -> bool:
+    """Whether any group robot is active: without one, the chat's path reads and writes nothing."""
+    with rt.store.reading() as session:
+        return bool(chatting.active_channels(session.connection()))
+
+
 def queue_chat(rt: Runtime) -> int:
     """Queue the cards owed to the groups now; how many were new."""
     now = rt.now()
+    if not any_channels(rt):
+        return 0  # no write transaction (on SQLite, the write lock) for a county without robots
     with rt.store.transaction() as session:
         conn = session.connection()
         channels = chatting.active_channels(conn)

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx2
-
 from followup.app import chat_cards
-from followup.app.chat_queue import queue_chat
+from followup.app.chat_queue import any_channels, queue_chat
 from followup.app.delivery import MAX_ATTEMPTS, UNKNOWN_WAIT, backoff, in_work_hours
 from followup.app.runtime import Runtime
 from followup.app.views import View, renamed
-from followup.chat.transport import TIMEOUT, Robot, post, resolve_secret
+from followup.chat import transport
+from followup.chat.transport import Robot, post, resolve_secret
 from followup.domain.kinds import NoticeKind, NoticeStatus
 from followup.domain.notices import NoticeKey, ProjectClock
 from followup.errors import DeliveryError, FollowupError, NotTried, OutcomeUnknown
@@ -68,6 +67,8 @@ def send_chat(
     """Queue the cards the mail outbox owes the groups, then post what is due. ``sign_clock``: the
     clock signatures are made by (default the real one: the platforms check it within an hour)."""
     now = rt.now()
+    if not any_channels(rt):
+        return ChatResult()  # no robot: nothing to queue, claim or post
     result = ChatResult(queued=queue_chat(rt))
     if not ignore_hours and not in_work_hours(rt, now):
         result.skipped_reason = N_("outside working hours")
@@ -79,7 +80,7 @@ def send_chat(
     batch = _Batch(rt, now, token, ids, result)
     try:
         ready = batch.build()
-        with httpx2.Client(timeout=TIMEOUT) as client:
+        with transport.client() as client:
             batch.deliver(client, ready, stop, sign_clock or (lambda: datetime.now(UTC)))
     finally:
         batch.release_rest()
@@ -127,7 +128,7 @@ class _Batch:
 
     def deliver(
         self,
-        client: httpx2.Client,
+        client: Any,  # the transport's client (chat.transport.client)
         ready: list[tuple[int, Robot, Any]],
         stop: threading.Event | None,
         clock: Any,

@@ -25,7 +25,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -171,6 +170,8 @@ def _image_whole(data: bytes, wanted: str) -> bool:
     verify alone passes a truncated JPEG)."""
     if not _ends_whole(data, wanted):
         return False
+    from PIL import Image  # only when a file is uploaded: `followup advance` without one never loads it
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -252,6 +253,8 @@ def store(rt: Runtime, item: Checked) -> Path:
 
 def thumbnail(data: bytes) -> bytes:
     """A JPEG at most 320 px wide and high, upright by its EXIF orientation, without EXIF."""
+    from PIL import Image, ImageOps
+
     with Image.open(io.BytesIO(data)) as opened:
         image = ImageOps.exif_transpose(opened)
         image.thumbnail((THUMB_PX, THUMB_PX))

@@ -43,6 +43,12 @@ from followup.i18n import _
 
 TIMEOUT = httpx2.Timeout(10.0, connect=5.0)
 
+
+def client() -> httpx2.Client:
+    """An HTTP client for one batch of cards (keep-alive to each robot), with the robots' timeouts."""
+    return httpx2.Client(timeout=TIMEOUT)
+
+
 #: (temporary, permanent) error codes per platform
 CODES: dict[str, tuple[frozenset[int], frozenset[int]]] = {
     "dingtalk": (frozenset({130101, 90030}), frozenset({310000, 300001, 400013})),

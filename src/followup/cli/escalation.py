@@ -172,10 +172,15 @@ def outbox(c: Context, status_: str | None, limit: int, as_json: bool) -> None:
 
 
 def _send_chat(c: Context, any_time: bool) -> ChatResult | None:
-    """The chat cards' delivery (issue 11); its failure is logged and never stops the mail's."""
-    from followup.app.chat_send import send_chat
+    """The chat cards' delivery (issue 11); its failure is logged and never stops the mail's. A county
+    without robots does not even load the HTTP client."""
+    from followup.app.chat_queue import any_channels
 
     try:
+        if not any_channels(c.runtime()):
+            return None
+        from followup.app.chat_send import send_chat
+
         return send_chat(c.runtime(), ignore_hours=any_time)
     except FollowupError as exc:
         log.error("chat: %s", exc)
