@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from followup.app import access
 from followup.app.runtime import Runtime
-from followup.errors import AccessDenied
+from followup.errors import AccessDenied, DeliveryError, FollowupError, InvalidInput, StoreError
 from followup.i18n import _
 
 SESSION_COOKIE = "fu_session"
@@ -102,16 +102,55 @@ async def posted(request: Request, action: str) -> tuple[int, FormData, access.V
     return pid, form, who
 
 
+def operator(request: Request) -> access.Viewer:
+    """The signed-in bureau operator (a full sign-in); anyone else: AccessDenied."""
+    who = full_sign_in(request)
+    if not who.operator:
+        raise AccessDenied()
+    return who
+
+
+def back_to_project(project_id: int, done: str) -> RedirectResponse:
+    """After a form on the project page: the page again, saying what was ``done``."""
+    return RedirectResponse(f"/projects/{project_id}?done={done}", status_code=303)
+
+
+def whole(text: str, what: str) -> int | None:
+    """A whole number typed in a form (None when left empty); else InvalidInput naming ``what``."""
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(
+            _("bad {what} {text!r}: expected a whole number").format(what=what, text=text)
+        ) from None
+
+
+def shown_refusal(exc: FollowupError, *also: type[FollowupError]) -> None:
+    """Re-raise what is no refused input — not allowed, the database or mail failing, and ``also`` —:
+    those get their own pages; a refused input is shown in its form (the caller's part)."""
+    if isinstance(exc, (AccessDenied, StoreError, DeliveryError, *also)):
+        raise exc
+
+
 def allowed(request: Request, action: str, project_id: int) -> access.Viewer:
     """The signed-in official, if they may do ``action`` to the project; else AccessDenied (a project
     they may not see is as absent as one that does not exist)."""
+    return allowed_with_facts(request, action, project_id)[0]
+
+
+def allowed_with_facts(
+    request: Request, action: str, project_id: int
+) -> tuple[access.Viewer, access.ProjectFacts]:
+    """:func:`allowed`, with the project's owners it was judged by (for a page that asks more of them)."""
     who = signed_in(request)
     if who.scope is not None and who.scope != project_id:
         raise NeedSignIn()  # a mail's link reaches its own project: anything else needs a full sign-in
     facts = access.facts(runtime(request), project_id)
     if facts is None or not access.may(who, action, facts):
         raise AccessDenied()
-    return who
+    return who, facts
 
 
 async def checked_form(request: Request) -> FormData:

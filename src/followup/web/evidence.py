@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from followup.app import access
 from followup.app import evidence as files
-from followup.app.access import Viewer
+from followup.app.access import ProjectFacts, Viewer
 from followup.app.evidence import Upload
 from followup.app.runtime import Runtime
 from followup.errors import AccessDenied, NotFound
@@ -84,12 +84,10 @@ def _files(values: Iterable[Any]) -> list[UploadFile]:
     return [v for v in values if isinstance(v, UploadFile)]
 
 
-def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]:
+def project_part(rt: Runtime, viewer: Viewer, facts: ProjectFacts) -> dict[str, Any]:
     """What this part adds to the project page's context: whether the viewer may upload (they may record
     a follow-up), the stages that need evidence, and the project's attachments (its template lists them)."""
-    facts = access.facts(rt, project_id)
-    if facts is None:
-        return {}
+    project_id = facts.id  # its owners, read once by the project page
     required = files.required_stages(rt, project_id)
     return {
         "upload": access.may(viewer, "log", facts),

@@ -35,10 +35,8 @@ from followup.domain.kinds import Role
 from followup.domain.timeutil import parse_instant
 from followup.errors import (
     AccessDenied,
-    DeliveryError,
     FollowupError,
     InvalidInput,
-    StoreError,
     UnknownProject,
 )
 from followup.i18n import N_, _
@@ -55,21 +53,6 @@ _SHA = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
 #: the form's fields beside the ledger's (add: stage, since, last follow-up; edit: stage, note)
 _PROJECT_KEYS = ("name", "officer", "unit", "workflow")
-
-
-def operator(request: Request) -> Viewer:
-    """The signed-in bureau operator (a full sign-in); anyone else: 403."""
-    who = common.full_sign_in(request)
-    if not who.operator:
-        raise AccessDenied()
-    return who
-
-
-def _shown_refusal(exc: FollowupError) -> None:
-    """Re-raise what is no refused input (not allowed, no such project, the database or mail failing):
-    those get their own pages; a refused input is shown in its form."""
-    if isinstance(exc, (AccessDenied, UnknownProject, StoreError, DeliveryError)):
-        raise exc
 
 
 # --------------------------------------------------------------------------- the project form
@@ -136,7 +119,7 @@ def _form_page(
 
 
 def add_form(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     return _form_page(request, {"workflow": common.runtime(request).settings.default_workflow})
 
 
@@ -165,14 +148,14 @@ def _add(rt: Runtime, who: Viewer, typed: dict[str, str], allow_duplicate: bool)
 
 
 async def add_post(request: Request) -> Response:
-    who = operator(request)
+    who = common.operator(request)
     form = await common.checked_form(request)
     typed = _typed(form, ("stage", "since", "last_followup"))
     allow = common.field(form, "allow_duplicate") == "1"
     try:
         view = await run_in_threadpool(_add, acting(request), who, typed, allow)
     except FollowupError as exc:
-        _shown_refusal(exc)
+        common.shown_refusal(exc, UnknownProject)
         return _form_page(request, typed, error=str(exc), status=400)
     return RedirectResponse(f"/projects/{view.id}?done=added", status_code=303)
 
@@ -186,7 +169,7 @@ def _current(view: ProjectView) -> dict[str, str]:
 
 
 def edit_form(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     view = ledger.get_project(common.runtime(request), project_id(request))
     return _form_page(request, _current(view), project=view)
 
@@ -210,14 +193,14 @@ def _edit(rt: Runtime, pid: int, who: Viewer, typed: dict[str, str], note: str, 
 
 async def edit_post(request: Request) -> Response:
     pid = project_id(request)
-    who = operator(request)
+    who = common.operator(request)
     form = await common.checked_form(request)
     typed = _typed(form, ("stage",))
     note, allow = common.field(form, "note"), common.field(form, "allow_duplicate") == "1"
     try:
         await run_in_threadpool(_edit, acting(request), pid, who, typed, note, allow)
     except FollowupError as exc:
-        _shown_refusal(exc)
+        common.shown_refusal(exc, UnknownProject)
         view = await run_in_threadpool(ledger.get_project, common.runtime(request), pid)
         return _form_page(request, {**typed, "note": note}, project=view, error=str(exc), status=400)
     return RedirectResponse(f"/projects/{pid}?done=edited", status_code=303)
@@ -320,13 +303,13 @@ def _import_page(request: Request, context: dict[str, Any], status: int = 200) -
 
 
 def import_form(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     return _import_page(request, {})
 
 
 async def import_post(request: Request) -> Response:
     """The upload: kept by its hash, then a dry run (nothing written)."""
-    who = operator(request)
+    who = common.operator(request)
     rt = acting(request)
     try:
         form = await common.checked_form(request)
@@ -336,7 +319,7 @@ async def import_post(request: Request) -> Response:
         sha = await _store_upload(rt, part)
         context = await run_in_threadpool(_run_import, rt, who, sha, True)
     except FollowupError as exc:
-        _shown_refusal(exc)
+        common.shown_refusal(exc, UnknownProject)
         return _import_page(request, {"error": str(exc)}, status=400)
     finally:
         await request.close()  # the spooled upload, also when the form is refused
@@ -345,19 +328,19 @@ async def import_post(request: Request) -> Response:
 
 async def import_confirm(request: Request) -> Response:
     """The confirmation: the kept upload of the posted hash imported for real."""
-    who = operator(request)
+    who = common.operator(request)
     form = await common.checked_form(request)
     try:
         context = await run_in_threadpool(_run_import, acting(request), who, common.field(form, "sha"), False)
     except FollowupError as exc:
-        _shown_refusal(exc)
+        common.shown_refusal(exc, UnknownProject)
         return _import_page(request, {"error": str(exc)}, status=400)
     return _import_page(request, context)
 
 
 def import_report(request: Request) -> Response:
     """The marked copy of a refused ledger (its bad cells red, each with why; a sheet listing them)."""
-    operator(request)
+    common.operator(request)
     sha = request.path_params["sha"]
     found = _imports(common.runtime(request)) / sha / "report.xlsx" if _SHA.fullmatch(sha) else None
     if found is None or not found.is_file():

@@ -26,13 +26,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from followup.app import funds, ledger, moves, organisation
-from followup.app.access import Viewer
+from followup.app.access import ProjectFacts, Viewer
 from followup.app.runtime import Runtime
 from followup.app.views import OfficialView
 from followup.domain.kinds import HELD_ROLES, Role, UnitKind
 from followup.domain.timeutil import parse_instant
 from followup.domain.workflow import TERMINATED
-from followup.errors import AccessDenied, DeliveryError, FollowupError, InvalidInput, StoreError
+from followup.errors import FollowupError, InvalidInput
 from followup.i18n import N_, _
 from followup.web import common
 
@@ -46,27 +46,12 @@ TEMPLATE = "project_operate.html.j2"
 _ALIASES = re.compile(r"[,，、;；\s]+")
 
 
-def operator(request: Request) -> Viewer:
-    """The signed-in bureau operator (a full sign-in); anyone else: 403."""
-    who = common.full_sign_in(request)
-    if not who.operator:
-        raise AccessDenied()
-    return who
-
-
-def _shown_refusal(exc: FollowupError) -> None:
-    """Re-raise what is no refused input (not allowed, the database or mail failing): those get their
-    own pages; a refused input is shown in its form."""
-    if isinstance(exc, (AccessDenied, StoreError, DeliveryError)):
-        raise exc
-
-
 async def _attempt(use_case: Callable[..., Any], *args: Any, **kwargs: Any) -> str | None:
     """Run ``use_case`` in the threadpool: None when done, else the one line of a refused input."""
     try:
         await run_in_threadpool(use_case, *args, **kwargs)
     except FollowupError as exc:
-        _shown_refusal(exc)
+        common.shown_refusal(exc)
         return str(exc)
     return None
 
@@ -91,12 +76,12 @@ def _units_page(request: Request, typed: dict[str, str] | None = None, error: st
 
 
 def units_page(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     return _units_page(request)
 
 
 async def unit_add(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     form = await common.checked_form(request)
     typed = {"form": "add", **{k: common.field(form, k) for k in ("key", "name", "kind")}}
     rt = common.runtime(request)
@@ -107,7 +92,7 @@ async def unit_add(request: Request) -> Response:
 
 
 async def unit_edit(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     form = await common.checked_form(request)
     key = request.path_params["key"]
     typed = {"form": f"unit:{key}", "name": common.field(form, "name"), "kind": common.field(form, "kind")}
@@ -121,7 +106,7 @@ async def unit_edit(request: Request) -> Response:
 
 
 async def unit_deactivate(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     await common.checked_form(request)
     key = request.path_params["key"]
     refused = await _attempt(organisation.update_unit, common.runtime(request), key, active=False)
@@ -174,7 +159,7 @@ def _officials_page(
 
 
 def officials_page(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     return _officials_page(request)
 
 
@@ -193,7 +178,7 @@ def _add_official(rt: Runtime, typed: dict[str, Any]) -> OfficialView:
 
 
 async def official_add(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     form = await common.checked_form(request)
     typed = _official_typed(form)
     refused = await _attempt(_add_official, common.runtime(request), typed)
@@ -239,7 +224,7 @@ def _official_page(
 
 
 def official_page(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     return _official_page(request, request.path_params["key"])
 
 
@@ -264,7 +249,7 @@ def _edit_official(rt: Runtime, key: str, typed: dict[str, Any]) -> OfficialView
 
 
 async def official_edit(request: Request) -> Response:
-    operator(request)
+    common.operator(request)
     form = await common.checked_form(request)
     key = request.path_params["key"]
     typed = {**_official_typed(form), "key": key}
@@ -276,7 +261,7 @@ async def official_edit(request: Request) -> Response:
 
 async def official_deactivate(request: Request) -> Response:
     """Record that an official left office, their active projects handed to the chosen successor."""
-    who = operator(request)
+    who = common.operator(request)
     form = await common.checked_form(request)
     key = request.path_params["key"]
     successor = common.field(form, "successor") or None
@@ -286,7 +271,7 @@ async def official_deactivate(request: Request) -> Response:
             organisation.deactivate_official, rt, key, reassign_to=successor, by=who.key
         )
     except FollowupError as exc:  # re-rendered: an official that does not exist gets 404 there
-        _shown_refusal(exc)
+        common.shown_refusal(exc)
         typed = {"successor": successor or ""}
         return await run_in_threadpool(_official_page, request, key, None, str(exc), "deactivate", typed)
     return RedirectResponse(f"/officials?done=deactivated&moved={len(moved)}", status_code=303)
@@ -295,7 +280,7 @@ async def official_deactivate(request: Request) -> Response:
 # --------------------------------------------------------------------------- on the project page
 
 
-def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]:
+def project_part(rt: Runtime, viewer: Viewer, facts: ProjectFacts) -> dict[str, Any]:
     """What this part adds to the project page's context (under ``organise``): the operator's forms —
     money in place, terminate, void —; nothing for anyone else or through a mail's link."""
     if not viewer.operator or viewer.scope is not None:
@@ -306,7 +291,7 @@ def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]
 def _checked(request: Request) -> tuple[Viewer, int]:
     """The operator and the project they act on (a project that does not exist, or was voided: 403,
     as on the project page)."""
-    operator(request)
+    common.operator(request)
     pid = common.project_id(request)
     return common.allowed(request, "read", pid), pid
 

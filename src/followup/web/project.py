@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from followup.app import access, ledger, moves, notices, problems
@@ -48,11 +48,9 @@ def _moves(rt: Runtime, view: Any) -> list[dict[str, Any]]:
 
 def project_page(request: Request) -> Response:
     pid = project_id(request)
-    who = common.allowed(request, "read", pid)
+    who, facts = common.allowed_with_facts(request, "read", pid)
     rt = common.runtime(request)
     detail = ledger.show_project(rt, pid)
-    facts = access.facts(rt, pid)
-    assert facts is not None
     rights = {
         action: access.may(who, action, facts)
         for action in ("log", "move", "request", "reply", "close_problem", "approve")
@@ -66,16 +64,12 @@ def project_page(request: Request) -> Response:
         "EventKind": EventKind,
         "done": request.query_params.get("done"),
         # what the requests (申请/审批) and the evidence (以图为证) add to the page
-        "requests": web_requests.project_part(rt, who, pid),
-        "evidence": web_evidence.project_part(rt, who, pid),
-        "supervise": web_supervise.project_part(rt, who, pid),
-        "organise": web_organise.project_part(rt, who, pid),
+        "requests": web_requests.project_part(rt, who, facts),
+        "evidence": web_evidence.project_part(rt, who, facts),
+        "supervise": web_supervise.project_part(rt, who, facts),
+        "organise": web_organise.project_part(rt, who, facts),
     }
     return common.render(request, "project.html.j2", context)
-
-
-def _back(pid: int, done: str) -> RedirectResponse:
-    return RedirectResponse(f"/projects/{pid}?done={done}", status_code=303)
 
 
 async def record_log(request: Request) -> Response:
@@ -84,7 +78,7 @@ async def record_log(request: Request) -> Response:
     rt = acting(request)
     files = await web_evidence.uploads(form, rt.settings.upload_limit)
     await run_in_threadpool(moves.log, rt, pid, by=who.key, text=text, evidence=files)
-    return _back(pid, "log")
+    return common.back_to_project(pid, "log")
 
 
 async def move_stage(request: Request) -> Response:
@@ -102,7 +96,7 @@ async def move_stage(request: Request) -> Response:
     note = common.field(form, "note") or None
     move = moves.Move(pid, target, by=who.key, note=note, values=values, evidence=files)
     await run_in_threadpool(moves.advance, rt, move)
-    return _back(pid, "move")
+    return common.back_to_project(pid, "move")
 
 
 async def reply_notice(request: Request) -> Response:
@@ -113,7 +107,7 @@ async def reply_notice(request: Request) -> Response:
     if not found:
         raise AccessDenied()
     await run_in_threadpool(notices.reply, rt, found[0].number, by=who.key, text=common.field(form, "text"))
-    return _back(pid, "reply")
+    return common.back_to_project(pid, "reply")
 
 
 async def close_problem(request: Request) -> Response:
@@ -127,7 +121,7 @@ async def close_problem(request: Request) -> Response:
     await run_in_threadpool(
         problems.close_problem, rt, int(problem), by=who.key, resolution=resolution, evidence=files
     )
-    return _back(pid, "problem")
+    return common.back_to_project(pid, "problem")
 
 
 ROUTES: list[BaseRoute] = [

@@ -103,12 +103,6 @@ def _rows(figures: list[Figure]) -> list[dict[str, str]]:
     ]
 
 
-def _days(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return str(int(value)) if value == int(value) else f"{value:.1f}"
-
-
 def _report_context(view: ReportView) -> dict[str, Any]:
     """What the page shows of a report: its figures as rows, the funnel as bars, the lights by unit."""
     most = max((n for _k, _label, n in view.funnel), default=0)
@@ -117,7 +111,9 @@ def _report_context(view: ReportView) -> dict[str, Any]:
         "figures": _rows(view.figures),
         "indicators": _rows(view.indicators),
         "groups": [(g.name, g.key, _rows(g.figures)) for g in view.groups],
-        "times": [(t.label, t.n, _days(t.median), _days(t.p90)) for t in view.stage_times],
+        "times": [
+            (t.label, t.n, report_files.days(t.median), report_files.days(t.p90)) for t in view.stage_times
+        ],
         "funnel": [(label, n, width(n, most)) for _k, label, n in view.funnel],
         "light_names": [light.label for light in Light],
         "lights": [(u.name, [getattr(u, light) for light in Light]) for u in view.lights],

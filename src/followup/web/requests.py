@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from followup.app import access, moves
 from followup.app import requests as app_requests
-from followup.app.access import Viewer
+from followup.app.access import ProjectFacts, Viewer
 from followup.app.runtime import Runtime
 from followup.domain.timeutil import parse_day
 from followup.errors import AccessDenied, InvalidInput, NotFound
@@ -33,12 +33,10 @@ from followup.web import common
 TEMPLATE = "project_requests.html.j2"
 
 
-def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]:
+def project_part(rt: Runtime, viewer: Viewer, facts: ProjectFacts) -> dict[str, Any]:
     """What this part adds to the project page's context: the requests, pending and decided, and which
     forms ``viewer`` gets (ask, extend directly, decide)."""
-    facts = access.facts(rt, project_id)
-    if facts is None:
-        return {}
+    project_id = facts.id  # its owners, read once by the project page
     found = app_requests.requests_of(rt, project_id)
     can_approve = access.may(viewer, "approve", facts) and moves.may_approve(
         facts.leader_id, viewer.id, viewer.roles
@@ -60,17 +58,6 @@ def _project_id(request: Request, name: str) -> int:
         raise AccessDenied() from None
 
 
-def _days(text: str) -> int | None:
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise InvalidInput(
-            _("bad number of days {text!r}: expected a whole number").format(text=text)
-        ) from None
-
-
 def _day(text: str) -> date | None:
     return parse_day(text, what=_("date")) if text else None
 
@@ -83,7 +70,10 @@ async def ask(request: Request) -> Response:
     who = common.allowed(request, "approve" if direct else "request", pid)
     kind = common.field(form, "kind") or app_requests.EXTENSION
     reason = common.field(form, "reason")
-    days, until = _days(common.field(form, "days")), _day(common.field(form, "until"))
+    days, until = (
+        common.whole(common.field(form, "days"), _("number of days")),
+        _day(common.field(form, "until")),
+    )
     rt = common.acting(request)
     if direct:
         if kind != app_requests.EXTENSION:

@@ -21,11 +21,11 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from followup.app import access, notices, organisation, problems, round_asks, rounds
-from followup.app.access import Viewer
+from followup.app.access import ProjectFacts, Viewer
 from followup.app.runtime import Runtime
 from followup.domain.timeutil import parse_day
 from followup.errors import InvalidInput
@@ -35,12 +35,10 @@ from followup.web import common
 TEMPLATE = "project_supervise.html.j2"
 
 
-def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]:
+def project_part(rt: Runtime, viewer: Viewer, facts: ProjectFacts) -> dict[str, Any]:
     """What this part adds to the project page's context: which of its forms ``viewer`` gets, and what
     they offer (the problem levels and units, the rounds waiting for the project's report)."""
-    facts = access.facts(rt, project_id)
-    if facts is None:
-        return {}
+    project_id = facts.id  # its owners, read once by the project page
     can = {action: access.may(viewer, action, facts) for action in ("notice", "problem", "report")}
     waiting = round_asks.awaiting(rt, project_id) if can["report"] else []
     if not (can["notice"] or can["problem"] or waiting):
@@ -56,30 +54,15 @@ def project_part(rt: Runtime, viewer: Viewer, project_id: int) -> dict[str, Any]
     }
 
 
-def _back(pid: int, done: str) -> RedirectResponse:
-    return RedirectResponse(f"/projects/{pid}?done={done}", status_code=303)
-
-
-def _whole(text: str, what: str) -> int | None:
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise InvalidInput(
-            _("bad {what} {text!r}: expected a whole number").format(what=what, text=text)
-        ) from None
-
-
 async def issue_notice(request: Request) -> Response:
     """Issue a 督办 notice on the project (the supervision office, a principal leader)."""
     pid, form, who = await common.posted(request, "notice")
-    days = _whole(common.field(form, "reply_days"), _("number of working days"))
+    days = common.whole(common.field(form, "reply_days"), _("number of working days"))
     text = common.field(form, "text")
     await run_in_threadpool(
         notices.issue, common.acting(request), pid, by=who.key, text=text, reply_days=days
     )
-    return _back(pid, "notice")
+    return common.back_to_project(pid, "notice")
 
 
 async def add_problem(request: Request) -> Response:
@@ -99,7 +82,7 @@ async def add_problem(request: Request) -> Response:
         by=who.key,
         text=common.field(form, "text"),
     )
-    return _back(pid, "problem_added")
+    return common.back_to_project(pid, "problem_added")
 
 
 async def round_report(request: Request) -> Response:
@@ -119,7 +102,7 @@ async def round_report(request: Request) -> Response:
         next_step=common.field(form, "next_step") or None,
         funds=common.field(form, "funds") or None,
     )
-    return _back(pid, "report")
+    return common.back_to_project(pid, "report")
 
 
 ROUTES: list[BaseRoute] = [
