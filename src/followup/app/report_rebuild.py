@@ -184,13 +184,7 @@ def reconstruct(
                 reached=frozenset(list(order)[: furthest + 1]).difference(SIDE_STATES),
                 was_lead=signing_rank is None or order.get(first_stage or "", 0) < signing_rank,
                 signed_on=signed_on,
-                amount=values["amount"],
-                funds=values["funds_in_place"],
-                chain=values["chain"],
-                chain_link=values["chain_link"],
-                unit=values["unit"],
-                officer=values["officer"],
-                leader=values["leader"],
+                **carried(values),
                 stays=tuple(stays.get(pid, ())),
             )
         )
@@ -318,6 +312,20 @@ def _later_changes(conn: Connection, params: dict[str, Any], only: str = "") -> 
             elif name not in found:
                 found[name] = _value(name, before)
     return out
+
+
+def carried(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields a project carries into the figures, from its values as of the day (``_Current``'s
+    names: the ledger's, with ``funds_in_place``), as :class:`ProjectAsOf` names them."""
+    return {
+        "amount": values["amount"],
+        "funds": values["funds_in_place"],
+        "chain": values["chain"],
+        "chain_link": values["chain_link"],
+        "unit": values["unit"],
+        "officer": values["officer"],
+        "leader": values["leader"],
+    }
 
 
 def _value(field_name: str, raw: Any) -> Any:

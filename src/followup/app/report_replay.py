@@ -25,6 +25,7 @@ from followup.app.report_rebuild import (
     _stage_orders,
     _utc,
     _value,
+    carried,
 )
 from followup.app.runtime import Runtime
 from followup.domain import metrics
@@ -224,13 +225,7 @@ def _as_of(
         reached=frozenset(stages[: walk.furthest + 1]).difference(SIDE_STATES),
         was_lead=signing_rank is None or first_rank < signing_rank,
         signed_on=signed_on,
-        amount=values["amount"],
-        funds=values["funds_in_place"],
-        chain=values["chain"],
-        chain_link=values["chain_link"],
-        unit=values["unit"],
-        officer=values["officer"],
-        leader=values["leader"],
+        **carried(values),
         stays=tuple(walk.stays),
     )
 
