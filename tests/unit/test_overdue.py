@@ -68,3 +68,10 @@ def test_keys_say_what_they_are_about() -> None:
     assert overdue.subject_of("round", overdue.round_key(2, 5, "yellow", 0).round) == (2, 5)
     assert overdue.subject_of("round", "p3") is None
     assert overdue.notice_number(2026, 12) == "督〔2026〕第12号"
+
+
+def test_a_hand_issued_notice_sits_on_the_deadline_ladder_it_was_issued_on() -> None:
+    assert overdue.manual_round(3, 12) == "d3-m12"
+    assert overdue.on_deadline_ladder("d3-m12", 3) and overdue.on_deadline_ladder("d3", 3)
+    assert not overdue.on_deadline_ladder("d3-m12", 4)
+    assert not overdue.on_deadline_ladder("d13", 3) and not overdue.on_deadline_ladder("d1-m3", 13)

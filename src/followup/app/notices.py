@@ -205,7 +205,7 @@ def issue(rt: Runtime, project_id: int, *, by: str, text: str, reply_days: int |
             project_id=project.id,
             unit_id=project.unit_id,
             stage_seq=project.stage_seq,
-            round=f"d{project.deadline_version}-m{number}",
+            round=overdue.manual_round(project.deadline_version, number),
             level=MANUAL_LEVEL,
             issued_at=now,
             reply_due=rt.calendar.add_working_days(today, days),
@@ -373,7 +373,7 @@ def still_owed(stage_seq: int, round_: str, current_seq: int, deadline_version: 
     a move (a hold, a termination) starts another ladder: the notice stays unanswered in the list, but
     nobody is reminded of a state the project has left. A notice issued by hand is on the ladder
     ``d<version>`` its round begins with (``d3-m12``)."""
-    return stage_seq == current_seq and round_.split("-", 1)[0] == f"d{deadline_version}"
+    return stage_seq == current_seq and overdue.on_deadline_ladder(round_, deadline_version)
 
 
 def unqueued(conn: Connection, rows: list[dict[str, Any]], *, locking: bool = True) -> list[dict[str, Any]]:

@@ -122,6 +122,18 @@ def at_or_past(ladder_: tuple[Level, ...], level: str, key: str = NOTICE_LEVEL) 
     return key in keys and level in keys and keys.index(level) >= keys.index(key)
 
 
+def manual_round(deadline_version: int, number: int) -> str:
+    """The round of a 督办 notice issued by hand: on the deadline ladder it was issued on
+    (``NoticeKey.deadline_round``, ``d3``), told apart from the sweep's own notice there (``d3-m12``)."""
+    return f"d{deadline_version}-m{number}"
+
+
+def on_deadline_ladder(round_: str, deadline_version: int) -> bool:
+    """Whether a notice's round (the sweep's ``d3`` or a hand-issued ``d3-m12``) is on deadline ladder
+    ``deadline_version``."""
+    return round_.split("-", 1)[0] == f"d{deadline_version}"
+
+
 def notice_number(year: int, number: int) -> str:
     """A 督办 notice's number as it is written: 督〔2026〕第12号."""
     return f"督〔{year}〕第{number}号"
