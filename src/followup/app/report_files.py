@@ -10,17 +10,14 @@ from pathlib import Path
 from followup.app.report import Figure, ReportView
 from followup.domain.kinds import Light
 from followup.domain.metrics import percent
+from followup.domain.shown import amount_text
 from followup.i18n import _
 
 NONE = "—"
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-
-
 def shown_number(value: Decimal | int) -> str:
-    return _money(value) if isinstance(value, Decimal) else str(value)
+    return amount_text(value) if isinstance(value, Decimal) else str(value)
 
 
 def fraction(f: Figure) -> str:

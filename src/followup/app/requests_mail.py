@@ -17,7 +17,7 @@ from followup.app import access, records
 from followup.app.requests import EXTENSION, KIND_LABELS, PENDING, STATUS_LABELS, lapse_reason
 from followup.app.runtime import Runtime
 from followup.domain.kinds import NoticeKind, Role
-from followup.domain.timeutil import as_utc
+from followup.domain.timeutil import show_short
 from followup.i18n import _
 from followup.mail.message import OutgoingMessage
 from followup.store.models import ApprovalRequest, Official, Project
@@ -74,7 +74,7 @@ def _context(
         "until": req.until.isoformat() if req.until else None,
         "reason": req.reason,
         "asked_by": asker.name if asker else "",
-        "asked_at": as_utc(req.requested_at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "asked_at": show_short(req.requested_at, zone),
         "new_deadline": _new_deadline(req, row),
         "status": req.status,
         "status_label": _(STATUS_LABELS.get(req.status, req.status)),
@@ -105,7 +105,7 @@ def _context(
         "project": project,
         "url": url,
         "commands": commands,
-        "now": as_utc(now).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "now": show_short(now, zone),
     }
 
 

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from followup.app.access import SIGNIN_MINUTES, SignIn
 from followup.app.runtime import Runtime
+from followup.domain.timeutil import show_short
 from followup.mail.message import OutgoingMessage, make_message_id, message_domain
 from followup.mail.templates import render
 from followup.mail.transport import transport_for
@@ -27,7 +28,7 @@ def send_sign_in(rt: Runtime, made: SignIn, base_url: str, next_path: str = "/my
         "name": made.name,
         "url": url,
         "minutes": SIGNIN_MINUTES,
-        "now": now.astimezone(rt.zone).strftime("%Y-%m-%d %H:%M"),
+        "now": show_short(now, rt.zone),
     }
     subject, text, html = render("signin", context, rt.settings)
     message = OutgoingMessage(

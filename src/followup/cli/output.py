@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from followup.domain.kinds import label_of
+from followup.domain.shown import amount_text
 from followup.i18n import _, listed
 
 __all__ = ["listed"]  # a list of names, as the language writes it (for the commands)
@@ -49,9 +51,7 @@ def when(value: datetime | date | None) -> str:
 
 def money(value: Decimal | None) -> str:
     """An amount (万元) or an area (亩) with thousands separators: ``12,000``, ``12,000.50``."""
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return "" if value is None else amount_text(value)
 
 
 def yes_no(flag: bool) -> str:
@@ -62,11 +62,7 @@ def yes_no(flag: bool) -> str:
 def label(kind: type[StrEnum], key: str | None) -> str:
     """A stored key — an event kind, an outbox status, a notification kind, a role, a unit kind — as a
     person reads it: its member's ``label``; a key the enum does not know, as it is."""
-    if key is None:
-        return ""
-    member = kind._value2member_map_.get(key)
-    shown = getattr(member, "label", None)
-    return shown if isinstance(shown, str) else key
+    return "" if key is None else label_of(kind, key)
 
 
 def char_width(char: str) -> int:

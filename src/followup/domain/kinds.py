@@ -198,3 +198,11 @@ HELD_ROLES: dict[Role, str] = {
 
 #: Who approves an extension besides the project's own leader in charge.
 APPROVER_ROLES = frozenset({Role.SUPERVISION, Role.PRINCIPAL})
+
+
+def label_of(kind: type[StrEnum], key: str) -> str:
+    """A stored key — an event kind, an outbox status, a notification kind, a role, a unit kind, a
+    light — as a person reads it: its member's ``label``; a key the enum does not know, as it is."""
+    member = kind._value2member_map_.get(key)
+    shown = getattr(member, "label", None)
+    return shown if isinstance(shown, str) else key

@@ -27,6 +27,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from followup.app import access
 from followup.app.runtime import Runtime
+from followup.domain.kinds import label_of
+from followup.domain.shown import amount_text
 from followup.errors import AccessDenied, DeliveryError, FollowupError, InvalidInput, StoreError
 from followup.i18n import _
 
@@ -243,15 +245,9 @@ def when(value: datetime | date | None) -> str:
 
 def money(value: Decimal | None) -> str:
     """万元 with thousands separators."""
-    if value is None:
-        return "—"
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return "—" if value is None else amount_text(value)
 
 
 def label(key: str | None, kind: type[StrEnum]) -> str:
     """A stored key as a person reads it (an enum member's ``label``)."""
-    if key is None:
-        return "—"
-    member = kind._value2member_map_.get(key)
-    shown = getattr(member, "label", None)
-    return shown if isinstance(shown, str) else key
+    return "—" if key is None else label_of(kind, key)
