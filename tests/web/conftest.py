@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from followup.app import access
+from followup.app import access, organisation
 from followup.app.runtime import Runtime
 from followup.web import create_app
 from tests.county import SMALL
@@ -62,3 +62,18 @@ def web_rt(db_url: str, tmp_path: Path) -> Iterator[Runtime]:
 def browser(web_rt: Runtime) -> Callable[[], Browser]:
     """Make a fresh browser (cookies of its own) over ``web_rt``."""
     return lambda: Browser(web_rt)
+
+
+@pytest.fixture
+def operator_rt(web_rt: Runtime) -> Runtime:
+    """The small county with the bureau's operator (caozuo)."""
+    organisation.add_official(
+        web_rt, "caozuo", name="操作员", email="caozuo@example.gov.cn", unit="bureau", roles=("operator",)
+    )
+    return web_rt
+
+
+@pytest.fixture
+def op(operator_rt: Runtime, browser: Callable[[], Browser]) -> Browser:
+    """A browser signed in as the operator."""
+    return browser().sign_in("caozuo")

@@ -66,20 +66,6 @@ def form_values(page: str, action: str) -> dict[str, str]:
     return parser.values
 
 
-@pytest.fixture
-def operator_rt(web_rt: Runtime) -> Runtime:
-    """The small county with the bureau's operator (caozuo)."""
-    organisation.add_official(
-        web_rt, "caozuo", name="操作员", email="caozuo@example.gov.cn", unit="bureau", roles=("operator",)
-    )
-    return web_rt
-
-
-@pytest.fixture
-def op(operator_rt: Runtime, browser: Callable[[], Browser]) -> Browser:
-    return browser().sign_in("caozuo")
-
-
 def projects(rt: Runtime) -> list[ProjectView]:
     return ledger.list_projects(rt, ProjectFilter(include_ended=True))
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-import pytest
-
 from followup.app import ledger, organisation
 from followup.app.ledger import ProjectFilter, ProjectInput
 from followup.app.runtime import Runtime
@@ -26,20 +24,6 @@ NEW_OFFICIAL = {
     "aliases": "赵局、赵局长",
     "head": "1",
 }
-
-
-@pytest.fixture
-def operator_rt(web_rt: Runtime) -> Runtime:
-    """The small county with the bureau's operator (caozuo)."""
-    organisation.add_official(
-        web_rt, "caozuo", name="操作员", email="caozuo@example.gov.cn", unit="bureau", roles=("operator",)
-    )
-    return web_rt
-
-
-@pytest.fixture
-def op(operator_rt: Runtime, browser: Callable[[], Browser]) -> Browser:
-    return browser().sign_in("caozuo")
 
 
 def added(rt: Runtime, name: str = "乳品加工") -> int:
