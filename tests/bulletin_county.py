@@ -5,15 +5,18 @@ worked out by hand. Entered through the use cases, each step at its own (past) t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from followup.app import ledger, moves
 from followup.app.evidence import Upload
 from followup.app.ledger import ProjectInput
 from followup.app.moves import Move
 from followup.app.runtime import Runtime
+from followup.store.models import SupervisionNotice, Unit
 from tests.county import County, Person
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -93,3 +96,22 @@ def seed(rt: Runtime) -> dict[str, int]:
     for key, who in (("cloud", "sunli"), ("food", "chenjie"), ("dairy", "lina")):
         moves.log(followed, ids[key], by=who, text="现场调度")
     return ids
+
+
+def red_notice(rt: Runtime, project_id: int, unit: str, issued_at: datetime, reply_due: date) -> None:
+    """督〔2026〕第7号 on ``project_id``'s first deadline ladder, as the sweep issues one at red (written
+    directly: the tests set its day and its reply's due date)."""
+    with rt.store.transaction() as session:
+        session.add(
+            SupervisionNotice(
+                year=2026,
+                number=7,
+                project_id=project_id,
+                unit_id=session.scalar(select(Unit.id).where(Unit.key == unit)),
+                stage_seq=1,
+                round="d1",
+                level="red",
+                issued_at=issued_at,
+                reply_due=reply_due,
+            )
+        )

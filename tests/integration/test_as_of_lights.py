@@ -21,8 +21,8 @@ from followup.app.report_lights import standings
 from followup.app.runtime import Runtime
 from followup.domain.notices import ProjectClock
 from followup.domain.timeutil import as_utc
-from followup.store.models import Project, SupervisionNotice, Unit
-from tests.bulletin_county import BULLETIN_COUNTY, ISSUED, at, seed
+from followup.store.models import Project
+from tests.bulletin_county import BULLETIN_COUNTY, ISSUED, at, red_notice, seed
 from tests.helpers import Cli
 
 # --------------------------------------------------------------------------- the bulletin of a past month
@@ -80,20 +80,7 @@ def test_a_problem_or_notice_settled_after_the_month_is_open_in_its_bulletin(
         by="lina",
         text="水电",
     )
-    with rt.store.transaction() as session:  # a 督办 notice as the sweep issues one at red
-        session.add(
-            SupervisionNotice(
-                year=2026,
-                number=7,
-                project_id=ids["cold"],
-                unit_id=session.scalar(select(Unit.id).where(Unit.key == "dongcheng")),
-                stage_seq=1,
-                round="d1",
-                level="red",
-                issued_at=at("2026-10-20 09:00"),
-                reply_due=date(2026, 10, 27),
-            )
-        )
+    red_notice(rt, ids["cold"], "dongcheng", at("2026-10-20 09:00"), date(2026, 10, 27))
     november = rt.at(at("2026-11-04 10:00"))
     supervision.close_problem(november, late.id, by="zhaomin", resolution="已落实指标")
     supervision.reply(november, "督〔2026〕第7号", by="zhaomin", text="正在整改")

@@ -15,14 +15,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
 
 from followup.app import bulletin, bulletin_files, delivery, rounds, supervision
 from followup.app.runtime import Runtime
 from followup.daemon import Monthly
 from followup.errors import ConfigError, InvalidInput
-from followup.store.models import SupervisionNotice, Unit
-from tests.bulletin_county import ISSUED, READERS, at, seed
+from tests.bulletin_county import ISSUED, READERS, at, red_notice, seed
 from tests.helpers import Cli, make_runtime
 
 
@@ -137,20 +135,7 @@ def test_red_and_top_projects_overdue_problems_and_open_notices(rt: Runtime, ids
         by="lina",
         text="水电配套",
     )
-    with rt.store.transaction() as session:  # a 督办 notice as the sweep issues one at red
-        session.add(
-            SupervisionNotice(
-                year=2026,
-                number=7,
-                project_id=ids["cold"],
-                unit_id=session.scalar(select(Unit.id).where(Unit.key == "dongcheng")),
-                stage_seq=1,
-                round="d1",
-                level="red",
-                issued_at=at("2026-10-30 09:00"),
-                reply_due=date(2026, 11, 3),
-            )
-        )
+    red_notice(rt, ids["cold"], "dongcheng", at("2026-10-30 09:00"), date(2026, 11, 3))
     view = bulletin.build_bulletin(issued(rt))
     # October's: overdue on 31 October, the notice not yet due (its reply by 3 November)
     assert [(q.project, q.text, q.level_label, q.days_overdue) for q in view.problems] == [
