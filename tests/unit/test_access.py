@@ -60,7 +60,6 @@ def test_the_leader_approves_the_projects_in_their_charge_only() -> None:
 def test_supervision_and_principals_read_all_but_do_not_follow_up() -> None:
     for role in ("supervision", "principal"):
         overseer = person(7, unit=30, roles=(role,))
-        assert overseer.reads_all
         assert rights(overseer, MINE) == rights(overseer, OTHER) == {"read", "approve", "notice"}
         assert not access.may(overseer, "log", MINE)
 

@@ -56,11 +56,6 @@ class Viewer:
     scope: int | None = None
 
     @property
-    def reads_all(self) -> bool:
-        """The supervision office, principal leaders and the bureau's operators read every project."""
-        return bool(self.roles & {Role.SUPERVISION, Role.PRINCIPAL, Role.OPERATOR})
-
-    @property
     def operator(self) -> bool:
         return Role.OPERATOR in self.roles
 

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 from followup.domain import validate, words
@@ -363,13 +363,3 @@ def read_cell(key: str, value: object, per: Decimal = Decimal(1)) -> Any:
     if kind in ("text", "unit", "official"):
         return text(value, key)
     return None
-
-
-def decimal_or_none(value: object) -> Decimal | None:
-    """A stored number as a Decimal (for comparing a ledger's value with the stored one)."""
-    if value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None

@@ -266,11 +266,6 @@ LABELS = {
 }
 
 
-def leads_of(projects: Iterable[ProjectAsOf], cohort: int | None) -> list[ProjectAsOf]:
-    """The leads of ``cohort`` (entered in that year; None: every year)."""
-    return [p for p in projects if p.was_lead and (cohort is None or p.entered_on.year == cohort)]
-
-
 def signed_in(projects: Iterable[ProjectAsOf], cohort: int | None) -> list[ProjectAsOf]:
     """The projects signed in ``cohort`` (None: every signed project)."""
     return [p for p in projects if p.signed and (cohort is None or p.cohort == cohort)]
@@ -332,21 +327,6 @@ def _signing(leads: Sequence[tuple[Kind, Tally]], key: str) -> Measure:
         sum(t.n for _k, t in leads),
         DEFINITIONS[key],
     )
-
-
-def is_good(
-    project: ProjectAsOf, settings: MetricSettings, on_map: Callable[[str | None, str | None], bool]
-) -> bool:
-    good = settings.good
-    if good.large and not (project.amount is not None and project.amount >= settings.large_amount):
-        return False
-    if good.chain and not on_map(project.chain, project.chain_link):
-        return False
-    if good.progress:
-        share = project.funds_ratio
-        if not (project.started or (share is not None and share >= good.funds_ratio)):
-            return False
-    return True
 
 
 def indicators(
