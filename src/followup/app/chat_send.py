@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from followup.app import chat_cards
 from followup.app.chat_queue import any_channels, queue_chat
 from followup.app.delivery import MAX_ATTEMPTS, UNKNOWN_WAIT, backoff, in_work_hours
@@ -32,7 +34,7 @@ from followup.domain.notices import NoticeKey, ProjectClock
 from followup.errors import DeliveryError, FollowupError, NotTried, OutcomeUnknown
 from followup.i18n import N_
 from followup.store import chatting
-from followup.store.models import Project
+from followup.store.models import Project, Unit
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,10 @@ class _Batch:
             conn = session.connection()
             rows = chatting.claimed(conn, self.held)
             superseded = chatting.newer_of_ladder(conn, self.held)
+            # the batch's projects and units in two reads: the cards below find them in the session
+            projects = {r.project_id for r in rows if r.project_id}
+            session.scalars(select(Project).where(Project.id.in_(projects))).all()
+            session.scalars(select(Unit).where(Unit.id.in_({r.unit_id for r in rows}))).all()
             for row in rows:
                 if row.id in superseded or _obsolete(session, row):
                     gone.append(row.id)
